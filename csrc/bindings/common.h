@@ -1,0 +1,109 @@
+// Argument checking shared by every binding: each failure raises a Python exception whose
+// message names the op, the argument, what was expected and what came.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace ember::bind {
+
+namespace py = pybind11;
+
+inline std::string shape_str(const py::array& a) {
+  std::ostringstream s;
+  s << "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
+  if (a.ndim() == 1) s << ",";
+  s << ")";
+  return s.str();
+}
+
+inline std::string dtype_str(const py::array& a) {
+  return py::str(a.dtype()).cast<std::string>();
+}
+
+template <typename T>
+inline bool has_dtype(const py::array& a) {
+  return a.dtype().is(py::dtype::of<T>());
+}
+
+// Raises TypeError unless `a` is float32 or float64.
+inline void check_float(const char* op, const char* arg, const py::array& a) {
+  if (!has_dtype<float>(a) && !has_dtype<double>(a)) {
+    throw py::type_error(std::string(op) + ": argument '" + arg +
+                         "' must be float32 or float64, got " + dtype_str(a));
+  }
+}
+
+inline void check_same_dtype(const char* op, const char* arg, const py::array& a,
+                             const char* ref_arg, const py::array& ref) {
+  if (!a.dtype().is(ref.dtype())) {
+    throw py::type_error(std::string(op) + ": argument '" + arg + "' has dtype " +
+                         dtype_str(a) + " but '" + ref_arg + "' has dtype " + dtype_str(ref) +
+                         "; they must match");
+  }
+}
+
+inline void check_ndim(const char* op, const char* arg, const py::array& a, py::ssize_t ndim) {
+  if (a.ndim() != ndim) {
+    throw py::value_error(std::string(op) + ": argument '" + arg + "' must be " +
+                          std::to_string(ndim) + "-D, got " + std::to_string(a.ndim()) +
+                          "-D with shape " + shape_str(a));
+  }
+}
+
+// Stride of dimension `dim` in elements; raises ValueError for negative or misaligned strides.
+inline int64_t elem_stride(const char* op, const char* arg, const py::array& a, py::ssize_t dim) {
+  const py::ssize_t bytes = a.strides(dim);
+  const py::ssize_t item = a.itemsize();
+  if (a.shape(dim) <= 1) return 0;  // stride of a size-0/1 dimension is never used
+  if (bytes < 0 || bytes % item != 0) {
+    throw py::value_error(std::string(op) + ": argument '" + arg + "' has stride " +
+                          std::to_string(bytes) + " bytes in dimension " + std::to_string(dim) +
+                          "; expected a non-negative multiple of the item size " +
+                          std::to_string(item) + " (pass a contiguous array)");
+  }
+  return static_cast<int64_t>(bytes / item);
+}
+
+inline void check_writeable(const char* op, const char* arg, const py::array& a) {
+  if (!a.writeable()) {
+    throw py::value_error(std::string(op) + ": argument '" + arg + "' is read-only");
+  }
+}
+
+inline void check_c_contiguous(const char* op, const char* arg, const py::array& a) {
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(std::string(op) + ": argument '" + arg +
+                          "' must be C-contiguous (use numpy.ascontiguousarray)");
+  }
+}
+
+// [lo, hi) byte range an array's elements occupy (strides assumed non-negative).
+inline std::pair<uintptr_t, uintptr_t> byte_span(const py::array& a) {
+  auto lo = reinterpret_cast<uintptr_t>(a.data());
+  uintptr_t hi = lo;
+  if (a.size() == 0) return {lo, lo};
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) hi += (a.shape(d) - 1) * a.strides(d);
+  return {lo, hi + a.itemsize()};
+}
+
+inline bool overlaps(const py::array& a, const py::array& b) {
+  auto x = byte_span(a), y = byte_span(b);
+  return x.first < y.second && y.first < x.second;
+}
+
+inline void check_no_overlap(const char* op, const char* out_arg, const py::array& out,
+                             const char* in_arg, const py::array& in) {
+  if (overlaps(out, in)) {
+    throw py::value_error(std::string(op) + ": output '" + out_arg + "' overlaps input '" +
+                          in_arg + "' in memory");
+  }
+}
+
+}  // namespace ember::bind

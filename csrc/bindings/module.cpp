@@ -1,0 +1,15 @@
+// ember._C: one register_<area>() per binding file, called from a single module definition.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace ember::bind {
+void register_system(py::module_& m);
+void register_gemm(py::module_& m);
+}  // namespace ember::bind
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "ember's C++ kernels (GEMM, convolution, pooling, normalisation, ...)";
+  ember::bind::register_system(m);
+  ember::bind::register_gemm(m);
+}

@@ -1,0 +1,64 @@
+// Build and machine facts, ISA selection, threads, and the FMA peak probe.
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "bindings/common.h"
+#include "ember/cpu.h"
+#include "ember/peak/fma_peak.h"
+
+namespace ember::bind {
+
+void register_system(py::module_& m) {
+  m.def("cpu_supports_avx2", &cpu_supports_avx2_fma,
+        "True when this CPU and OS can run AVX2+FMA code.");
+  m.def("built_with_avx2", &built_with_avx2, "True when the AVX2 kernels were compiled in.");
+  m.def("have_openmp", &have_openmp, "True when built with OpenMP.");
+  m.def("compiler", &compiler_name, "The C++ compiler that built ember._C.");
+  m.def("get_isa", [] { return std::string(isa_name(active_isa())); },
+        "The ISA path kernels use now: 'avx2' or 'generic'.");
+  m.def(
+      "set_isa",
+      [](const std::string& name) {
+        if (name == "generic") {
+          set_isa(Isa::Generic);
+        } else if (name == "avx2") {
+          set_isa(Isa::Avx2);
+        } else {
+          throw py::value_error("set_isa: argument 'name' must be 'generic' or 'avx2', got '" +
+                                name + "'");
+        }
+      },
+      py::arg("name"), "Switch the ISA path ('generic' or 'avx2').");
+  m.def("get_num_threads", &get_num_threads, "Threads used by parallel kernels.");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) {
+          throw py::value_error("set_num_threads: argument 'n' must be >= 1, got " +
+                                std::to_string(n));
+        }
+        set_num_threads(n);
+      },
+      py::arg("n"), "Set the number of threads used by parallel kernels.");
+  m.def(
+      "fma_peak_gflops",
+      [](double seconds, int threads, const std::string& dtype) {
+        if (!(seconds > 0.0) || seconds > 60.0)
+          throw py::value_error("fma_peak_gflops: argument 'seconds' must be in (0, 60], got " +
+                                std::to_string(seconds));
+        if (threads < 1)
+          throw py::value_error("fma_peak_gflops: argument 'threads' must be >= 1, got " +
+                                std::to_string(threads));
+        if (dtype != "float32" && dtype != "float64")
+          throw py::value_error(
+              "fma_peak_gflops: argument 'dtype' must be 'float32' or 'float64', got '" + dtype +
+              "'");
+        py::gil_scoped_release nogil;
+        return peak::fma_peak_gflops(seconds, threads, dtype == "float64");
+      },
+      py::arg("seconds") = 0.2, py::arg("threads") = 1, py::arg("dtype") = "float32",
+      "Measured FMA throughput in GFLOPS on `threads` threads with the active ISA.");
+}
+
+}  // namespace ember::bind

@@ -1,0 +1,93 @@
+// GEMM entry points: trivial cases, thread-count choice and ISA dispatch.
+#include "ember/gemm/gemm.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "ember/cpu.h"
+
+namespace ember::gemm {
+
+namespace {
+
+// Below ~64^3 multiply-adds a parallel region costs more than it saves.
+int threads_for(int64_t m, int64_t n, int64_t k) {
+  const int nt = get_num_threads();
+  if (nt <= 1) return 1;
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (work < 262144.0) return 1;
+  const int64_t by_work = static_cast<int64_t>(work / 131072.0);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, by_work)));
+}
+
+template <typename T>
+void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    if (beta == T(0)) {
+      std::fill(ci, ci + n, T(0));
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+    }
+  }
+}
+
+template <typename T>
+void dispatch(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
+              const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int nthreads) {
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() == Isa::Avx2) {
+    avx2::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+    return;
+  }
+#endif
+  generic::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
+                  int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
+                  int64_t ldc) {
+  if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative size");
+  if (a_rs < 0 || a_cs < 0 || b_rs < 0 || b_cs < 0 || ldc < 0)
+    throw std::invalid_argument("gemm: negative stride");
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == T(0)) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  dispatch(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, threads_for(m, n, k));
+}
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  gemm_strided(m, n, k, alpha, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, trans_b ? 1 : ldb,
+               trans_b ? ldb : 1, beta, c, ldc);
+}
+
+template <typename T>
+void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                  int64_t stride_a, int64_t a_rs, int64_t a_cs, const T* b, int64_t stride_b,
+                  int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t stride_c, int64_t ldc) {
+  for (int64_t i = 0; i < batch; ++i) {
+    gemm_strided(m, n, k, alpha, a + i * stride_a, a_rs, a_cs, b + i * stride_b, b_rs, b_cs,
+                 beta, c + i * stride_c, ldc);
+  }
+}
+
+#define EMBER_GEMM_INSTANTIATE(T)                                                             \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,        \
+                        const T*, int64_t, T, T*, int64_t);                                  \
+  template void gemm_strided<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,  \
+                                const T*, int64_t, int64_t, T, T*, int64_t);                 \
+  template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
+                                int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T, T*, \
+                                int64_t, int64_t);
+EMBER_GEMM_INSTANTIATE(float)
+EMBER_GEMM_INSTANTIATE(double)
+#undef EMBER_GEMM_INSTANTIATE
+
+}  // namespace ember::gemm

@@ -1,0 +1,51 @@
+// General matrix multiply, the engine's heart:  C := alpha * op(A) @ op(B) + beta * C.
+//
+// Shapes: op(A) is m x k, op(B) is k x n, C is m x n, all row-major in the public API.
+// op(X) is X or X^T. Leading dimensions are the row strides of the stored matrices (in
+// elements), so sub-matrix views work. When beta == 0, C is written without being read (it
+// may hold NaN/garbage). k == 0 or alpha == 0 gives C := beta * C.
+//
+// Algorithm: BLIS's five loops around packed panels (see gemm_impl.h), an MR x NR
+// register-tile microkernel per ISA (AVX2+FMA: 6x16 float / 6x8 double; portable: 4x8),
+// OpenMP threads across micro-tiles. Callers never see the ISA: gemm() dispatches on
+// ember::active_isa().
+#pragma once
+
+#include <cstdint>
+
+namespace ember::gemm {
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
+// Same as gemm() with A and B given by (row stride, column stride) in elements, which covers
+// both transposes and any leading dimension. Strides must be >= 0.
+template <typename T>
+void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
+                  int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
+                  int64_t ldc);
+
+// Batched: for i in [0, batch): C_i := alpha * A_i @ B_i + beta * C_i with A_i = a + i*stride_a
+// (and likewise B, C); per-matrix strides as in gemm_strided.
+template <typename T>
+void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                  int64_t stride_a, int64_t a_rs, int64_t a_cs, const T* b, int64_t stride_b,
+                  int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t stride_c, int64_t ldc);
+
+// One ISA's driver: the same entry points, in namespaces ember::gemm::generic / ::avx2.
+#define EMBER_GEMM_DECLARE_ISA(NS)                                                            \
+  namespace NS {                                                                             \
+  void run(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_rs,      \
+           int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c,  \
+           int64_t ldc, int nthreads);                                                       \
+  void run(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t a_rs,    \
+           int64_t a_cs, const double* b, int64_t b_rs, int64_t b_cs, double beta,          \
+           double* c, int64_t ldc, int nthreads);                                            \
+  }
+
+EMBER_GEMM_DECLARE_ISA(generic)
+EMBER_GEMM_DECLARE_ISA(avx2)
+#undef EMBER_GEMM_DECLARE_ISA
+
+}  // namespace ember::gemm

@@ -1,0 +1,62 @@
+// Portable GEMM path: the shared BLIS driver around a plain C++ MR x NR microkernel that the
+// compiler may auto-vectorise for the baseline ISA (SSE2 on x86-64). Always built; chosen
+// when the CPU lacks AVX2/FMA or EMBER_ISA=generic.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#ifdef EMBER_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include "ember/gemm/gemm.h"
+
+namespace ember::gemm::generic {
+namespace {
+
+template <typename Scalar, int MR_, int NR_, int MC_, int KC_, int NC_>
+struct RefKernel {
+  using T = Scalar;
+  static constexpr int MR = MR_, NR = NR_, MC = MC_, KC = KC_, NC = NC_;
+  static void micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+    T acc[MR][NR] = {};
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* ap = a + p * MR;
+      const T* bp = b + p * NR;
+      for (int i = 0; i < MR; ++i) {
+        const T ai = ap[i];
+        for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * ldc;
+      if (beta == T(0)) {
+        for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j];
+      } else {
+        for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+      }
+    }
+  }
+};
+
+using KernelF32 = RefKernel<float, 4, 8, 128, 256, 2048>;
+using KernelF64 = RefKernel<double, 4, 4, 128, 256, 2048>;
+
+#include "ember/gemm/gemm_driver.inc"
+
+}  // namespace
+
+void run(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_rs,
+         int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c,
+         int64_t ldc, int nthreads) {
+  driver<KernelF32>(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+}
+
+void run(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t a_rs,
+         int64_t a_cs, const double* b, int64_t b_rs, int64_t b_cs, double beta, double* c,
+         int64_t ldc, int nthreads) {
+  driver<KernelF64>(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+}
+
+}  // namespace ember::gemm::generic
