@@ -1,0 +1,108 @@
+"""Reverse-mode engine: topological order over the graph of ``Function`` nodes.
+
+Each non-leaf tensor is the single output of its node (``tensor._ctx``), so gradients are
+accumulated per node. Leaves that require grad accumulate into ``.grad`` (summing across
+uses and across backward calls, as PyTorch does). After a backward without
+``retain_graph`` every visited node releases what it saved.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ember.autograd.function import Function
+from ember.autograd.grad_mode import no_grad
+
+
+def _toposort(root: Function) -> List[Function]:
+    """Nodes reachable from ``root``, each after every node that consumes its output."""
+    order: List[Function] = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in reversed(node.parents):
+            if parent is not None and parent._ctx is not None and id(parent._ctx) not in visited:
+                stack.append((parent._ctx, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
+    if grad.dtype != tensor.data.dtype:
+        grad = grad.astype(tensor.data.dtype)
+    if tensor.grad is None:
+        # Own the memory: the incoming array may be a view of another node's gradient.
+        tensor.grad = Tensor._wrap(np.array(grad, copy=True))
+    else:
+        tensor.grad.data = tensor.grad.data + grad
+
+
+def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:
+    """Backpropagate from tensor ``root`` with upstream gradient ``grad`` (ones for a scalar)."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: the tensor does not require grad and has no grad_fn (did you compute it "
+            "under ember.no_grad(), or from tensors with requires_grad=False?)")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, got shape "
+                f"{tuple(root.shape)}; pass a gradient of that shape")
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(grad, dtype=root.data.dtype)
+        if grad.shape != root.data.shape:
+            raise RuntimeError(
+                f"backward: gradient has shape {grad.shape} but the tensor has shape "
+                f"{tuple(root.shape)}")
+    if root._ctx is None:  # a leaf
+        _accumulate_leaf(root, grad)
+        return
+
+    order = _toposort(root._ctx)
+    grads: Dict[int, np.ndarray] = {id(root._ctx): grad}
+    with no_grad():
+        for node in order:
+            g = grads.pop(id(node), None)
+            if node.freed:
+                raise RuntimeError(
+                    f"{node.name}: trying to backward through the graph a second time (its "
+                    "saved values were freed after the first backward); pass retain_graph=True "
+                    "to the first backward() if you need to backward twice")
+            if g is None:
+                continue
+            retained = node.__dict__.get("_retained")
+            if retained is not None:
+                _accumulate_leaf(retained, g)
+            input_grads = node.backward(node, g)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, pg in zip(node.parents, input_grads):
+                if parent is None or pg is None:
+                    continue
+                if pg.shape != parent.data.shape:
+                    raise RuntimeError(
+                        f"{node.name} backward returned a gradient of shape {pg.shape} for an "
+                        f"input of shape {tuple(parent.shape)} (internal error)")
+                if parent._ctx is None:
+                    _accumulate_leaf(parent, pg)
+                else:
+                    key = id(parent._ctx)
+                    if key in grads:
+                        grads[key] = grads[key] + pg
+                    else:
+                        grads[key] = pg
+            if not retain_graph:
+                node.release()
+
+
+from ember.tensor import Tensor  # noqa: E402

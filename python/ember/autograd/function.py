@@ -1,0 +1,101 @@
+"""``Function``: one differentiable operation, its forward and its backward side by side.
+
+A subclass implements ``forward(ctx, *args, **kwargs)`` on NumPy arrays (Tensor arguments
+arrive as their ``.data``) returning one array, and ``backward(ctx, grad)`` returning one
+gradient (array or None) per positional argument of ``forward``. ``Function.apply`` runs
+forward, and when grad mode is on and an input requires grad, links the output to a new
+graph node (the ``ctx`` itself) holding its parent tensors.
+
+``ctx.save_for_backward(*arrays_or_tensors)`` records what backward needs together with the
+tensors' version counters; ``ctx.saved_tensors`` refuses to hand back a tensor that was
+modified in place after it was saved, rather than return a wrong gradient.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from ember.autograd.grad_mode import is_grad_enabled
+
+
+class Function:
+    """Base class of every differentiable op. Instances are the graph's nodes (``ctx``)."""
+
+    # Set on nodes that are part of a graph.
+    parents: Tuple[Any, ...] = ()
+    needs_input_grad: Tuple[bool, ...] = ()
+    freed: bool = False
+
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: "Function", grad: np.ndarray) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward. Those that are an input's or the output's data are
+        checked, when backward reads them, against in-place changes of that tensor."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> Tuple[Any, ...]:
+        if self.freed:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (its saved "
+                "values were freed after the first backward); pass retain_graph=True to the "
+                "first backward() if you need to backward twice")
+        for tensor, version in self.__dict__.get("_saved_versions", ()):
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"{self.name} backward: a tensor of shape {tuple(tensor.shape)} needed for "
+                    f"the gradient was modified by an in-place operation (version {version} -> "
+                    f"{tensor._version}); use the out-of-place form or clone() it first")
+        return self._saved
+
+    def release(self) -> None:
+        """Free everything saved for backward; the node can no longer be backpropagated."""
+        parents, needs = self.parents, self.needs_input_grad
+        self.__dict__.clear()
+        self.parents, self.needs_input_grad, self.freed = parents, needs, True
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        ctx = cls()
+        raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        out = cls.forward(ctx, *raw, **kwargs)
+        result = Tensor._wrap(out)
+        if is_grad_enabled():
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            if any(needs):
+                ctx.parents = tuple(a if n else None for a, n in zip(args, needs))
+                ctx.needs_input_grad = needs
+                result._ctx = ctx
+                result.requires_grad = True
+                saved = ctx.__dict__.get("_saved")
+                if saved:
+                    ctx._saved_versions = _saved_owners(saved, args, raw, out, result)
+        return result
+
+
+def _saved_owners(saved, args, raw, out, result) -> tuple:
+    """(tensor, version) for each saved array that is an input's or the output's data."""
+    owners = []
+    for item in saved:
+        if item is out:
+            owners.append((result, result._version))
+            continue
+        for arg, arr in zip(args, raw):
+            if item is arr and isinstance(arg, Tensor):
+                owners.append((arg, arg._version))
+                break
+    return tuple(owners)
+
+
+from ember.tensor import Tensor  # noqa: E402  (Function and Tensor refer to each other)

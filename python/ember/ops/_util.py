@@ -1,0 +1,62 @@
+"""Helpers shared by the op families."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ember.tensor import Tensor, _wrap_dim
+
+Dim = Union[None, int, Sequence[int]]
+
+
+def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched to reach it."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def operand(x: Any, like: Optional[Tensor] = None) -> Any:
+    """Tensors pass; Python/NumPy scalars stay scalars; arrays and lists become tensors."""
+    if isinstance(x, Tensor) or isinstance(x, (int, float, bool, np.number)):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    return Tensor(x)
+
+
+def norm_dims(op: str, ndim: int, dim: Dim, axis: Dim = None) -> Optional[Tuple[int, ...]]:
+    """Normalise ``dim`` (or its NumPy alias ``axis``) to a sorted tuple, None meaning all."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass either dim or axis, not both")
+        dim = axis
+    if dim is None:
+        return None
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    dims = tuple(sorted({_wrap_dim(d, ndim, op) for d in dim}))
+    if len(dims) != len(tuple(dim)):
+        raise ValueError(f"{op}: dim {tuple(dim)} repeats a dimension")
+    return dims
+
+
+def check_same_shape(op: str, a: Tensor, b: Tensor, names=("input", "target")) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: {names[0]} has shape {tuple(a.shape)} but {names[1]} has shape "
+                         f"{tuple(b.shape)}; they must match")
+
+
+def broadcast_shapes(op: str, *shapes: Tuple[int, ...]) -> Tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be "
+                         "broadcast together") from None

@@ -1,0 +1,581 @@
+"""``Tensor``: a NumPy array plus what autograd needs (``requires_grad``, ``grad``, the node
+that produced it). Operations live in ``ember.ops``; the methods here delegate to them."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ember.autograd.grad_mode import is_grad_enabled
+
+DEFAULT_DTYPE = np.dtype(np.float32)
+_ALLOWED_KINDS = "fiub"  # float, signed int, unsigned int, bool
+
+DTypeLike = Any
+Shape = Tuple[int, ...]
+
+
+def _to_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"unsupported dtype {dtype!r}") from exc
+    if dt.kind not in _ALLOWED_KINDS:
+        raise TypeError(f"unsupported dtype {dt} (expected a float, integer or bool type)")
+    return dt
+
+
+def _as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarray:
+    """NumPy array for ``data`` with PyTorch's dtype inference: Python floats -> float32."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        arr = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.data if isinstance(x, Tensor) else x for x in data]
+        arr = np.array(data, dtype=dtype)
+        if dtype is None and arr.dtype == np.float64:
+            arr = arr.astype(DEFAULT_DTYPE)
+    if arr.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(f"tensor: unsupported data type {arr.dtype} (expected numbers)")
+    return arr
+
+
+def _norm_size(size: Sequence[Any]) -> Shape:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    try:
+        shape = tuple(int(s) for s in size)
+    except TypeError as exc:
+        raise TypeError(f"size must be integers, got {size!r}") from exc
+    if any(s < 0 for s in shape):
+        raise ValueError(f"size must be non-negative, got {shape}")
+    return shape
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Args:
+        data: array-like (lists, scalars, NumPy arrays). NumPy arrays are wrapped without a copy.
+        dtype: NumPy dtype or ``ember.float32`` etc.; Python floats default to float32.
+        requires_grad: record operations so that ``backward()`` fills ``.grad``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+                 "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> None:
+        self.data = _as_array(data, dtype, copy=False)
+        self.grad: Optional[Tensor] = None
+        self._ctx = None
+        self._version = 0
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr: np.ndarray) -> "Tensor":
+        """Wrap an array without checks or copies (internal fast path)."""
+        t = object.__new__(cls)
+        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        t.grad = None
+        t._ctx = None
+        t._version = 0
+        t._retains_grad = False
+        t.requires_grad = False
+        return t
+
+    # ----------------------------------------------------------------- basic properties
+    @property
+    def shape(self) -> Shape:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: Optional[int] = None) -> Union[Shape, int]:
+        """The shape, or the size of one dimension."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_wrap_dim(dim, self.ndim, "size")]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The graph node (a ``Function``) that produced this tensor, or None for a leaf."""
+        return self._ctx
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared memory, no copy)."""
+        return self.data
+
+    def __array__(self, dtype: DTypeLike = None, copy: Optional[bool] = None) -> np.ndarray:
+        if dtype is None and not copy:
+            return self.data
+        return np.array(self.data, dtype=dtype, copy=True if copy is None else copy)
+
+    def item(self) -> Union[float, int, bool]:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to Python "
+                             f"scalars, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.data.reshape(()))
+
+    def to(self, dtype: DTypeLike) -> "Tensor":
+        """Cast to ``dtype`` (differentiable between float types). Device strings 'cpu' pass."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        return ops.elementwise.cast(self, _to_dtype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def long(self) -> "Tensor":
+        return self.to(np.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(np.bool_)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (shares memory)."""
+        return Tensor._wrap(self.data)
+
+    def clone(self) -> "Tensor":
+        """A differentiable copy."""
+        return ops.elementwise.clone(self)
+
+    def contiguous(self) -> "Tensor":
+        if self.data.flags.c_contiguous:
+            return self
+        return ops.elementwise.clone(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    # ----------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got "
+                            f"{self.data.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use "
+                               "detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        if self._ctx is not None:
+            self._ctx._retained = self
+        self._retains_grad = True
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``.
+
+        Args:
+            gradient: upstream gradient, same shape as self; may be omitted for a scalar.
+            retain_graph: keep the graph's saved values so that backward can run again.
+        """
+        if isinstance(gradient, Tensor):
+            gradient = gradient.data
+        from ember.autograd.engine import backward
+
+        backward(self, gradient, retain_graph)
+
+    # ----------------------------------------------------------------- in-place (no graph)
+    def _inplace(self, op: str, new: np.ndarray) -> "Tensor":
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf tensor" if self._ctx is None else "a tensor"
+            raise RuntimeError(
+                f"{op}: in-place operation on {kind} that requires grad is not allowed while "
+                "grad mode is on; use the out-of-place form, or wrap it in ember.no_grad()")
+        np.copyto(self.data, new, casting="same_kind")
+        self._version += 1
+        return self
+
+    @staticmethod
+    def _raw(x: Any) -> Any:
+        return x.data if isinstance(x, Tensor) else x
+
+    def add_(self, other: Any, alpha: float = 1.0) -> "Tensor":
+        o = self._raw(other)
+        return self._inplace("add_", self.data + (o if alpha == 1 else alpha * o))
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> "Tensor":
+        o = self._raw(other)
+        return self._inplace("sub_", self.data - (o if alpha == 1 else alpha * o))
+
+    def mul_(self, other: Any) -> "Tensor":
+        return self._inplace("mul_", self.data * self._raw(other))
+
+    def div_(self, other: Any) -> "Tensor":
+        return self._inplace("div_", self.data / self._raw(other))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+        return self._inplace("clamp_", np.clip(self.data, self._raw(min), self._raw(max)))
+
+    def zero_(self) -> "Tensor":
+        return self._inplace("zero_", 0)
+
+    def fill_(self, value: float) -> "Tensor":
+        return self._inplace("fill_", self._raw(value))
+
+    def copy_(self, src: Any) -> "Tensor":
+        src = self._raw(src)
+        if np.shape(src) != self.shape:
+            try:
+                np.broadcast_to(src, self.shape)
+            except ValueError:
+                raise ValueError(f"copy_: source of shape {np.shape(src)} cannot be broadcast "
+                                 f"to {self.shape}") from None
+        return self._inplace("copy_", src)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> "Tensor":
+        rng = _random.get_generator(generator)
+        return self._inplace("uniform_", rng.uniform(a, b, self.shape))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> "Tensor":
+        rng = _random.get_generator(generator)
+        return self._inplace("normal_", rng.normal(mean, std, self.shape))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("__setitem__: assignment into a tensor that requires grad is not "
+                               "allowed while grad mode is on; wrap it in ember.no_grad()")
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            raise RuntimeError("__setitem__: assigning a tensor that requires grad is not "
+                               "differentiable; detach() it or use ember.where / cat")
+        self.data[ops.shape.normalize_index(index)] = self._raw(value)
+        self._version += 1
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, o): return ops.elementwise.add(self, o)
+    def __radd__(self, o): return ops.elementwise.add(o, self)
+    def __sub__(self, o): return ops.elementwise.sub(self, o)
+    def __rsub__(self, o): return ops.elementwise.sub(o, self)
+    def __mul__(self, o): return ops.elementwise.mul(self, o)
+    def __rmul__(self, o): return ops.elementwise.mul(o, self)
+    def __truediv__(self, o): return ops.elementwise.div(self, o)
+    def __rtruediv__(self, o): return ops.elementwise.div(o, self)
+    def __pow__(self, o): return ops.elementwise.pow(self, o)
+    def __rpow__(self, o): return ops.elementwise.pow(o, self)
+    def __neg__(self): return ops.elementwise.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.elementwise.abs(self)
+    def __matmul__(self, o): return ops.linalg.matmul(self, o)
+    def __rmatmul__(self, o): return ops.linalg.matmul(o, self)
+
+    def __iadd__(self, o): return self.add_(o)
+    def __isub__(self, o): return self.sub_(o)
+    def __imul__(self, o): return self.mul_(o)
+    def __itruediv__(self, o): return self.div_(o)
+
+    # comparisons (not differentiable): bool tensors
+    def __lt__(self, o): return Tensor._wrap(self.data < self._raw(o))
+    def __le__(self, o): return Tensor._wrap(self.data <= self._raw(o))
+    def __gt__(self, o): return Tensor._wrap(self.data > self._raw(o))
+    def __ge__(self, o): return Tensor._wrap(self.data >= self._raw(o))
+    def __eq__(self, o): return Tensor._wrap(np.equal(self.data, self._raw(o)))  # type: ignore[override]
+    def __ne__(self, o): return Tensor._wrap(np.not_equal(self.data, self._raw(o)))  # type: ignore[override]
+    __hash__ = object.__hash__
+
+    def eq(self, o): return self == o
+    def ne(self, o): return self != o
+    def lt(self, o): return self < o
+    def le(self, o): return self <= o
+    def gt(self, o): return self > o
+    def ge(self, o): return self >= o
+
+    def equal(self, o: Any) -> bool:
+        """True when shapes and all values are equal."""
+        o = self._raw(o)
+        return self.shape == np.shape(o) and bool(np.array_equal(self.data, o))
+
+    def allclose(self, o: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+        return bool(np.allclose(self.data, self._raw(o), rtol=rtol, atol=atol))
+
+    def any(self) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data.any()))
+
+    def all(self) -> "Tensor":
+        return Tensor._wrap(np.asarray(self.data.all()))
+
+    # ----------------------------------------------------------------- methods -> ops
+    def add(self, o, alpha=1.0): return self + (o if alpha == 1 else o * alpha)
+    def sub(self, o, alpha=1.0): return self - (o if alpha == 1 else o * alpha)
+    def mul(self, o): return self * o
+    def div(self, o): return self / o
+    def pow(self, o): return self ** o
+    def neg(self): return -self
+    def matmul(self, o): return ops.linalg.matmul(self, o)
+    def mm(self, o): return ops.linalg.matmul(self, o)
+    def exp(self): return ops.elementwise.exp(self)
+    def log(self): return ops.elementwise.log(self)
+    def sqrt(self): return ops.elementwise.sqrt(self)
+    def abs(self): return ops.elementwise.abs(self)
+    def tanh(self): return ops.elementwise.tanh(self)
+    def sigmoid(self): return ops.elementwise.sigmoid(self)
+    def relu(self): return ops.elementwise.relu(self)
+    def clamp(self, min=None, max=None): return ops.elementwise.clamp(self, min, max)
+    clip = clamp
+    def maximum(self, o): return ops.elementwise.maximum(self, o)
+    def minimum(self, o): return ops.elementwise.minimum(self, o)
+    def sum(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.sum(self, dim, keepdim, axis=axis)
+    def mean(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.mean(self, dim, keepdim, axis=axis)
+    def max(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.max(self, dim, keepdim, axis=axis)
+    def min(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.min(self, dim, keepdim, axis=axis)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+        return ops.reduce.var(self, dim, unbiased, keepdim, correction=correction, axis=axis)
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
+        return ops.reduce.std(self, dim, unbiased, keepdim, correction=correction, axis=axis)
+    def argmax(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.argmax(self, dim, keepdim, axis=axis)
+    def argmin(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.argmin(self, dim, keepdim, axis=axis)
+    def softmax(self, dim): return ops.activation.softmax(self, dim)
+    def log_softmax(self, dim): return ops.activation.log_softmax(self, dim)
+    def reshape(self, *shape): return ops.shape.reshape(self, *shape)
+    def view(self, *shape): return ops.shape.view(self, *shape)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.shape.flatten(self, start_dim, end_dim)
+    def transpose(self, dim0, dim1): return ops.shape.transpose(self, dim0, dim1)
+    def t(self): return ops.shape.t(self)
+    def permute(self, *dims): return ops.shape.permute(self, *dims)
+    def squeeze(self, dim=None): return ops.shape.squeeze(self, dim)
+    def unsqueeze(self, dim): return ops.shape.unsqueeze(self, dim)
+    def expand(self, *sizes): return ops.shape.expand(self, *sizes)
+    def expand_as(self, other): return ops.shape.expand(self, *other.shape)
+    def view_as(self, other): return ops.shape.view(self, *other.shape)
+    def reshape_as(self, other): return ops.shape.reshape(self, *other.shape)
+    def split(self, split_size_or_sections, dim=0): return ops.shape.split(self, split_size_or_sections, dim)
+    def chunk(self, chunks, dim=0): return ops.shape.chunk(self, chunks, dim)
+    def unbind(self, dim=0): return ops.shape.unbind(self, dim)
+
+    @property
+    def T(self) -> "Tensor":
+        """All dimensions reversed (the transpose for 2-D)."""
+        return ops.shape.permute(self, *range(self.ndim - 1, -1, -1))
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return ops.shape.getitem(self, index)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    # ----------------------------------------------------------------- repr
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(np.bool_)):
+            extras.append(f"dtype=ember.{self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _wrap_dim(dim: int, ndim: int, op: str = "dim") -> int:
+    """Normalise a possibly negative dimension index, with a clear error when out of range."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < -n or dim >= n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
+
+
+# ------------------------------------------------------------------------ factories
+def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (Python floats become float32, ints int64)."""
+    return Tensor(_as_array(data, dtype, copy=True), requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
+    """``data`` as a tensor, without a copy when it already is an array of that dtype."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(_as_array(data, dtype, copy=False))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (zero-copy; changes show in both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype}")
+    return Tensor._wrap(array)
+
+
+def _factory(fill, size, dtype, requires_grad) -> Tensor:
+    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    return Tensor(fill(_norm_size(size), dt), requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given size."""
+    return _factory(np.zeros, size, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given size."""
+    return _factory(np.ones, size, dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of the given size."""
+    return _factory(np.empty, size, dtype, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred like ``tensor``)."""
+    if dtype is None:
+        dtype = _as_array(fill_value).dtype
+    return Tensor(np.full(_norm_size((size,)), fill_value, dtype=_to_dtype(dtype)),
+                  requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+         generator=None) -> Tensor:
+    """Uniform samples in [0, 1) from ember's (seeded) generator."""
+    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    arr = _random.get_generator(generator).random(_norm_size(size)).astype(dt)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
+          generator=None) -> Tensor:
+    """Standard normal samples from ember's (seeded) generator."""
+    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    arr = _random.get_generator(generator).standard_normal(_norm_size(size)).astype(dt)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), dtype=np.int64,
+            generator=None) -> Tensor:
+    """Integers uniform in [low, high) (or [0, low) when high is None)."""
+    if high is None:
+        low, high = 0, low
+    arr = _random.get_generator(generator).integers(low, high, _norm_size((size,)))
+    return Tensor(arr.astype(_to_dtype(dtype)))
+
+
+def randperm(n: int, generator=None) -> Tensor:
+    """A random permutation of 0..n-1 (int64)."""
+    return Tensor(_random.get_generator(generator).permutation(int(n)).astype(np.int64))
+
+
+def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: DTypeLike = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all are ints."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else DEFAULT_DTYPE
+    return Tensor(np.arange(start, end, step, dtype=_to_dtype(dtype)), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive."""
+    return Tensor(np.linspace(start, end, steps, dtype=_to_dtype(dtype or DEFAULT_DTYPE)))
+
+
+def eye(n: int, m: Optional[int] = None, dtype: DTypeLike = None) -> Tensor:
+    """The identity matrix."""
+    return Tensor(np.eye(n, m, dtype=_to_dtype(dtype or DEFAULT_DTYPE)))
+
+
+def _like(fill, t: Tensor, dtype, requires_grad, **kw) -> Tensor:
+    return fill(*t.shape, dtype=dtype if dtype is not None else t.dtype,
+                requires_grad=requires_grad, **kw)
+
+
+def zeros_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, requires_grad)
+
+
+def ones_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, requires_grad)
+
+
+def empty_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: DTypeLike = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype if dtype is not None else t.dtype,
+                requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
+              generator=None) -> Tensor:
+    return _like(rand, t, dtype, requires_grad, generator=generator)
+
+
+def randn_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
+               generator=None) -> Tensor:
+    return _like(randn, t, dtype, requires_grad, generator=generator)
+
+
+from ember import _random, ops  # noqa: E402  (ops import Tensor)
