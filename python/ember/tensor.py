@@ -29,7 +29,7 @@ def _as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
     """NumPy array for ``data`` with PyTorch's dtype inference: Python floats -> float32."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy keeps its dtype (float64 stays)
         arr = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
@@ -333,8 +333,10 @@ class Tensor:
     def __le__(self, o): return Tensor._wrap(self.data <= self._raw(o))
     def __gt__(self, o): return Tensor._wrap(self.data > self._raw(o))
     def __ge__(self, o): return Tensor._wrap(self.data >= self._raw(o))
-    def __eq__(self, o): return Tensor._wrap(np.equal(self.data, self._raw(o)))  # type: ignore[override]
-    def __ne__(self, o): return Tensor._wrap(np.not_equal(self.data, self._raw(o)))  # type: ignore[override]
+    def __eq__(self, o):
+        return Tensor._wrap(np.equal(self.data, self._raw(o)))  # type: ignore[override]
+    def __ne__(self, o):
+        return Tensor._wrap(np.not_equal(self.data, self._raw(o)))  # type: ignore[override]
     __hash__ = object.__hash__
 
     def eq(self, o): return self == o
@@ -378,16 +380,22 @@ class Tensor:
     clip = clamp
     def maximum(self, o): return ops.elementwise.maximum(self, o)
     def minimum(self, o): return ops.elementwise.minimum(self, o)
-    def sum(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.sum(self, dim, keepdim, axis=axis)
-    def mean(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.mean(self, dim, keepdim, axis=axis)
-    def max(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.max(self, dim, keepdim, axis=axis)
-    def min(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.min(self, dim, keepdim, axis=axis)
+    def sum(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.sum(self, dim, keepdim, axis=axis)
+    def mean(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.mean(self, dim, keepdim, axis=axis)
+    def max(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.max(self, dim, keepdim, axis=axis)
+    def min(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.min(self, dim, keepdim, axis=axis)
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
         return ops.reduce.var(self, dim, unbiased, keepdim, correction=correction, axis=axis)
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None):
         return ops.reduce.std(self, dim, unbiased, keepdim, correction=correction, axis=axis)
-    def argmax(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.argmax(self, dim, keepdim, axis=axis)
-    def argmin(self, dim=None, keepdim=False, *, axis=None): return ops.reduce.argmin(self, dim, keepdim, axis=axis)
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.argmax(self, dim, keepdim, axis=axis)
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
+        return ops.reduce.argmin(self, dim, keepdim, axis=axis)
     def softmax(self, dim): return ops.activation.softmax(self, dim)
     def log_softmax(self, dim): return ops.activation.log_softmax(self, dim)
     def reshape(self, *shape): return ops.shape.reshape(self, *shape)
@@ -402,7 +410,8 @@ class Tensor:
     def expand_as(self, other): return ops.shape.expand(self, *other.shape)
     def view_as(self, other): return ops.shape.view(self, *other.shape)
     def reshape_as(self, other): return ops.shape.reshape(self, *other.shape)
-    def split(self, split_size_or_sections, dim=0): return ops.shape.split(self, split_size_or_sections, dim)
+    def split(self, split_size_or_sections, dim=0):
+        return ops.shape.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.shape.chunk(self, chunks, dim)
     def unbind(self, dim=0): return ops.shape.unbind(self, dim)
 

@@ -104,7 +104,7 @@ def test_zero_grad_and_assignment_rules():
     with pytest.raises(TypeError, match="cannot assign Tensor as parameter 'weight'"):
         net.head[0].weight = ember.zeros(2, 3)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        net.nope
+        _ = net.nope
 
 
 def test_repr_matches_pytorch_style():

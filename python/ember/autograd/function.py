@@ -12,7 +12,7 @@ modified in place after it was saved, rather than return a wrong gradient.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Tuple
 
 import numpy as np
 

@@ -193,7 +193,7 @@ class Module:
         with no_grad():
             for m in self.modules():
                 for d in (m._parameters, m._buffers):
-                    for name, t in d.items():
+                    for t in d.values():
                         if t is not None and t.dtype.kind == "f":
                             t.data = t.data.astype(dt)
                             if t.grad is not None:

@@ -305,7 +305,8 @@ class BCE(Function):
         grad = (x - t) / np.maximum((1 - x) * x, 1e-12) * _reduce_grad(g, reduction, n)
         if w is not None:
             grad = grad * w
-        return (grad.astype(x.dtype, copy=False) if ctx.needs_input_grad[0] else None), None, None, None
+        gx = grad.astype(x.dtype, copy=False) if ctx.needs_input_grad[0] else None
+        return gx, None, None, None
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
