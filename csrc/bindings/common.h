@@ -107,3 +107,59 @@ inline void check_no_overlap(const char* op, const char* out_arg, const py::arra
 }
 
 }  // namespace ember::bind
+
+namespace ember::bind {
+
+// Product of sizes with an overflow check (the C++ side computes buffer sizes from these).
+inline int64_t checked_numel(const char* op, std::initializer_list<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d != 0 && n > INT64_MAX / d)) {
+      throw py::value_error(std::string(op) + ": tensor size overflows 64-bit indexing");
+    }
+    n *= d;
+  }
+  return n;
+}
+
+inline void check_positive_pair(const char* op, const char* arg, std::pair<int64_t, int64_t> v,
+                                int64_t min_value) {
+  if (v.first < min_value || v.second < min_value) {
+    throw py::value_error(std::string(op) + ": argument '" + arg + "' must be >= " +
+                          std::to_string(min_value) + ", got (" + std::to_string(v.first) +
+                          ", " + std::to_string(v.second) + ")");
+  }
+}
+
+inline void check_shape(const char* op, const char* arg, const py::array& a,
+                        std::initializer_list<int64_t> want) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(want.size());
+  size_t i = 0;
+  for (int64_t w : want) {
+    if (ok && a.shape(i) != w) ok = false;
+    ++i;
+  }
+  if (!ok) {
+    std::string s = "(";
+    i = 0;
+    for (int64_t w : want) s += (i++ ? ", " : "") + std::to_string(w);
+    if (want.size() == 1) s += ",";
+    throw py::value_error(std::string(op) + ": argument '" + arg + "' must have shape " + s +
+                          "), got " + shape_str(a));
+  }
+}
+
+// Float array argument of `ref`'s dtype, C-contiguous, with the given ndim.
+inline void check_like(const char* op, const char* arg, const py::array& a, const char* ref_arg,
+                       const py::array& ref, py::ssize_t ndim) {
+  check_same_dtype(op, arg, a, ref_arg, ref);
+  check_ndim(op, arg, a, ndim);
+  check_c_contiguous(op, arg, a);
+}
+
+template <typename T>
+inline const T* ptr_or_null(const py::object& o) {
+  return o.is_none() ? nullptr : static_cast<const T*>(o.cast<py::array>().data());
+}
+
+}  // namespace ember::bind

@@ -47,7 +47,7 @@ def _norm_size(size: Sequence[Any]) -> Shape:
         size = size[0]
     try:
         shape = tuple(int(s) for s in size)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise TypeError(f"size must be integers, got {size!r}") from exc
     if any(s < 0 for s in shape):
         raise ValueError(f"size must be non-negative, got {shape}")

@@ -47,9 +47,9 @@ void dispatch(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs
 }  // namespace
 
 template <typename T>
-void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
-                  int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
-                  int64_t ldc) {
+void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
+                          int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
+                          int64_t ldc, int max_threads) {
   if (m < 0 || n < 0 || k < 0) throw std::invalid_argument("gemm: negative size");
   if (a_rs < 0 || a_cs < 0 || b_rs < 0 || b_cs < 0 || ldc < 0)
     throw std::invalid_argument("gemm: negative stride");
@@ -58,7 +58,16 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
     scale_c(m, n, beta, c, ldc);
     return;
   }
-  dispatch(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, threads_for(m, n, k));
+  const int nt = std::min(std::max(max_threads, 1), threads_for(m, n, k));
+  dispatch(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nt);
+}
+
+template <typename T>
+void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
+                  int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
+                  int64_t ldc) {
+  gemm_strided_threads(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc,
+                       get_num_threads());
 }
 
 template <typename T>
@@ -83,6 +92,9 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
                         const T*, int64_t, T, T*, int64_t);                                  \
   template void gemm_strided<T>(int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,  \
                                 const T*, int64_t, int64_t, T, T*, int64_t);                 \
+  template void gemm_strided_threads<T>(int64_t, int64_t, int64_t, T, const T*, int64_t,   \
+                                        int64_t, const T*, int64_t, int64_t, T, T*, int64_t, \
+                                        int);                                                 \
   template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
                                 int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T, T*, \
                                 int64_t, int64_t);

@@ -26,6 +26,13 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                   int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
                   int64_t ldc);
 
+// gemm_strided with at most `max_threads` threads (1 = run on the calling thread only):
+// for callers that are themselves parallel, e.g. convolution over the images of a batch.
+template <typename T>
+void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
+                          int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
+                          int64_t ldc, int max_threads);
+
 // Batched: for i in [0, batch): C_i := alpha * A_i @ B_i + beta * C_i with A_i = a + i*stride_a
 // (and likewise B, C); per-matrix strides as in gemm_strided.
 template <typename T>

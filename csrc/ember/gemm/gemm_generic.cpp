@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #ifdef EMBER_HAVE_OPENMP
@@ -19,7 +20,8 @@ template <typename Scalar, int MR_, int NR_, int MC_, int KC_, int NC_>
 struct RefKernel {
   using T = Scalar;
   static constexpr int MR = MR_, NR = NR_, MC = MC_, KC = KC_, NC = NC_;
-  static void micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+  static void micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
+                    int64_t mr) {
     T acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
       const T* ap = a + p * MR;
@@ -29,7 +31,7 @@ struct RefKernel {
         for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
       }
     }
-    for (int i = 0; i < MR; ++i) {
+    for (int64_t i = 0; i < mr; ++i) {
       T* ci = c + i * ldc;
       if (beta == T(0)) {
         for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j];
@@ -38,6 +40,9 @@ struct RefKernel {
       }
     }
   }
+  // The driver's portable packing loops are all this path uses.
+  static bool pack_a_fast(const T*, int64_t, int64_t, int64_t, T*) { return false; }
+  static bool pack_b_fast(const T*, int64_t, int64_t, int64_t, T*) { return false; }
 };
 
 using KernelF32 = RefKernel<float, 4, 8, 128, 256, 2048>;

@@ -25,7 +25,9 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
 
 def operand(x: Any, like: Optional[Tensor] = None) -> Any:
     """Tensors pass; Python/NumPy scalars stay scalars; arrays and lists become tensors."""
-    if isinstance(x, Tensor) or isinstance(x, (int, float, bool, np.number)):
+    if isinstance(x, np.generic):  # NumPy scalars act as Python scalars (weakly typed)
+        return x.item()
+    if isinstance(x, Tensor) or isinstance(x, (int, float, bool)):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
@@ -40,12 +42,12 @@ def norm_dims(op: str, ndim: int, dim: Dim, axis: Dim = None) -> Optional[Tuple[
         dim = axis
     if dim is None:
         return None
-    if isinstance(dim, (int, np.integer)):
-        dim = (dim,)
+    if not isinstance(dim, (tuple, list)):
+        dim = (dim,)  # a single dim; _wrap_dim rejects what is not an int
     dims = tuple(sorted({_wrap_dim(d, ndim, op) for d in dim}))
     if len(dims) != len(tuple(dim)):
         raise ValueError(f"{op}: dim {tuple(dim)} repeats a dimension")
-    return dims
+    return () if ndim == 0 else dims  # a 0-d tensor accepts dim 0 / -1 and reduces nothing
 
 
 def check_same_shape(op: str, a: Tensor, b: Tensor, names=("input", "target")) -> None:

@@ -133,25 +133,29 @@ def selu(x: Any) -> Tensor:
     return Elu.apply(x, _SELU_ALPHA, _SELU_SCALE)
 
 
+def _channel_weight(w: np.ndarray, ndim: int) -> np.ndarray:
+    """PReLU's weight shaped to broadcast over dim 1 (channels) of an ``ndim``-D input."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2)) if ndim >= 2 else w
+
+
 class Prelu(Function):
     """max(0, x) + w * min(0, x) with w broadcast over dim 1 (channels)."""
 
     @staticmethod
     def forward(ctx, a, w):
-        wb = w.reshape((1, -1) + (1,) * (a.ndim - 2)) if a.ndim >= 2 else w
-        ctx.save_for_backward(a, wb)
-        ctx.w_shape = w.shape
-        return np.where(a > 0, a, wb * a).astype(a.dtype, copy=False)
+        ctx.save_for_backward(a, w)
+        return np.where(a > 0, a, _channel_weight(w, a.ndim) * a).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        a, wb = ctx.saved_tensors
+        a, w = ctx.saved_tensors
+        wb = _channel_weight(w, a.ndim)
         nx, nw = ctx.needs_input_grad
         pos = a > 0
         gx = np.where(pos, g, g * wb).astype(g.dtype, copy=False) if nx else None
         gw = None
         if nw:
-            gw = unbroadcast(np.where(pos, 0, g * a), np.shape(wb)).reshape(ctx.w_shape)
+            gw = unbroadcast(np.where(pos, 0, g * a), np.shape(wb)).reshape(w.shape)
         return gx, gw
 
 

@@ -90,7 +90,9 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                da = np.where(np.equal(b, 0), 0, b * np.power(a, b - 1))
+            ga = unbroadcast((g * da).astype(g.dtype, copy=False), _shape(a))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
                 loga = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
@@ -338,10 +340,12 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _binary(Minimum, "minimum", a, b)
 
 
-def _unary(fn: type, op: str, a: Any) -> Tensor:
+def _unary(fn: type, op: str, a: Any, to_float: bool = False) -> Tensor:
     a = operand(a)
     if not isinstance(a, Tensor):
         a = Tensor(a)
+    if to_float and a.dtype.kind != "f":  # exp/log/... of integers give float32, as PyTorch
+        a = Tensor._wrap(a.data.astype(np.float32))
     return fn.apply(a)
 
 
@@ -351,16 +355,16 @@ def neg(a: Any) -> Tensor:
 
 def exp(a: Any) -> Tensor:
     """e ** a."""
-    return _unary(Exp, "exp", a)
+    return _unary(Exp, "exp", a, to_float=True)
 
 
 def log(a: Any) -> Tensor:
     """Natural logarithm."""
-    return _unary(Log, "log", a)
+    return _unary(Log, "log", a, to_float=True)
 
 
 def sqrt(a: Any) -> Tensor:
-    return _unary(Sqrt, "sqrt", a)
+    return _unary(Sqrt, "sqrt", a, to_float=True)
 
 
 def abs(a: Any) -> Tensor:
@@ -368,11 +372,11 @@ def abs(a: Any) -> Tensor:
 
 
 def tanh(a: Any) -> Tensor:
-    return _unary(Tanh, "tanh", a)
+    return _unary(Tanh, "tanh", a, to_float=True)
 
 
 def sigmoid(a: Any) -> Tensor:
-    return _unary(Sigmoid, "sigmoid", a)
+    return _unary(Sigmoid, "sigmoid", a, to_float=True)
 
 
 def relu(a: Any) -> Tensor:

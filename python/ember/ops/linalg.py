@@ -102,7 +102,10 @@ def matmul(a: Any, b: Any) -> Tensor:
         except ValueError:
             raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and "
                              f"{tuple(b.shape)} cannot be broadcast") from None
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+    if a.dtype != b.dtype:
+        if a.dtype.kind != "f" or b.dtype.kind != "f":
+            raise TypeError(f"matmul: both arguments must have the same dtype (or both be "
+                            f"floating point), got {a.dtype} and {b.dtype}")
         dt = np.promote_types(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
     return MatMul.apply(a, b)

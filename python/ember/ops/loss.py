@@ -302,11 +302,18 @@ class BCE(Function):
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         w, reduction, n = ctx.args
-        grad = (x - t) / np.maximum((1 - x) * x, 1e-12) * _reduce_grad(g, reduction, n)
+        gl = _reduce_grad(g, reduction, n)
         if w is not None:
-            grad = grad * w
-        gx = grad.astype(x.dtype, copy=False) if ctx.needs_input_grad[0] else None
-        return gx, None, None, None
+            gl = gl * w
+        nx, nt = ctx.needs_input_grad[:2]
+        gx = gt = None
+        if nx:
+            gx = ((x - t) / np.maximum((1 - x) * x, 1e-12) * gl).astype(x.dtype, copy=False)
+        if nt:  # d/dt = -(log x - log(1 - x)), with the forward's clamped logs
+            with np.errstate(divide="ignore"):
+                logit = np.maximum(np.log(x), -100) - np.maximum(np.log1p(-x), -100)
+            gt = (-logit * gl).astype(t.dtype, copy=False)
+        return gx, gt, None, None
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -321,7 +328,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1] "
                          "(use binary_cross_entropy_with_logits for raw scores)")
     w = None if weight is None else np.broadcast_to(_t(weight).data, x.shape)
-    return BCE.apply(x, t.data, w, reduction)
+    return BCE.apply(x, t, w, reduction)
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
@@ -349,10 +356,16 @@ class BCEWithLogits(Function):
         e = np.exp(-np.abs(x))
         sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         pwt = t if pw is None else pw * t
-        grad = (-pwt * (1 - sig) + (1 - t) * sig) * _reduce_grad(g, reduction, n)
+        gl = _reduce_grad(g, reduction, n)
         if w is not None:
-            grad = grad * w
-        return grad.astype(x.dtype, copy=False), None, None, None, None
+            gl = gl * w
+        nx, nt = ctx.needs_input_grad[:2]
+        gx = ((-pwt * (1 - sig) + (1 - t) * sig) * gl).astype(x.dtype, copy=False) if nx else None
+        gt = None
+        if nt:  # d/dt = pw softplus(-x) - softplus(x)
+            pwb = 1 if pw is None else pw
+            gt = ((pwb * _softplus(-x) - _softplus(x)) * gl).astype(t.dtype, copy=False)
+        return gx, gt, None, None, None
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -368,4 +381,4 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     check_same_shape("binary_cross_entropy_with_logits", x, t)
     w = None if weight is None else np.broadcast_to(_t(weight).data, x.shape)
     pw = None if pos_weight is None else np.broadcast_to(_t(pos_weight).data, x.shape)
-    return BCEWithLogits.apply(x, t.data, w, pw, reduction)
+    return BCEWithLogits.apply(x, t, w, pw, reduction)

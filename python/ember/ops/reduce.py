@@ -1,6 +1,7 @@
 """Reductions: sum, mean, max/min (with indices along a dim), var/std, argmax/argmin."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Optional, Tuple
 
@@ -50,7 +51,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dims, keepdim = ctx.args
-        n = max(_count(shape, dims), 1)
+        n = builtins.max(_count(shape, dims), 1)
         return _expand_grad(g / n, shape, dims, keepdim), None, None
 
 
@@ -97,7 +98,7 @@ class Var(Function):
         mean = np.mean(a, axis=dims, keepdims=True)
         centered = a - mean
         n = _count(a.shape, dims)
-        denom = max(n - correction, 0)
+        denom = builtins.max(n - correction, 0)
         ctx.save_for_backward(centered)
         ctx.args = (a.shape, dims, keepdim, denom)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,7 +111,7 @@ class Var(Function):
         shape, dims, keepdim, denom = ctx.args
         g = _expand_grad(g, shape, dims, keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g * (2.0 / denom) * centered, None, None, None
+            return g * (2.0 / denom if denom else float("inf")) * centered, None, None, None
 
 
 def _reduce_input(op: str, x) -> Tensor:
@@ -167,13 +168,13 @@ def min(x, dim: Optional[int] = None, keepdim: bool = False, *, axis: Optional[i
 
 
 def var(x, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
-        correction: Optional[int] = None, axis: Dim = None) -> Tensor:
+        correction: Optional[int] = None, axis: Dim = None, _op: str = "var") -> Tensor:
     """Variance over ``dim``; unbiased (divide by n - 1) by default, as PyTorch."""
-    x = _reduce_input("var", x)
+    x = _reduce_input(_op, x)
     if x.dtype.kind != "f":
-        raise TypeError(f"var: expected a floating-point tensor, got {x.dtype}")
+        raise TypeError(f"{_op}: expected a floating-point tensor, got {x.dtype}")
     corr = (1 if unbiased else 0) if correction is None else int(correction)
-    return Var.apply(x, norm_dims("var", x.ndim, dim, axis), corr, keepdim)
+    return Var.apply(x, norm_dims(_op, x.ndim, dim, axis), corr, keepdim)
 
 
 def std(x, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
@@ -181,7 +182,7 @@ def std(x, dim: Dim = None, unbiased: bool = True, keepdim: bool = False, *,
     """Standard deviation: sqrt of :func:`var`."""
     from ember.ops.elementwise import sqrt
 
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis))
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, _op="std"))
 
 
 def _arg(op: str, fn, x, dim, keepdim, axis) -> Tensor:

@@ -21,7 +21,7 @@ def _shape_args(op: str, shape: Sequence[Any]) -> Tuple[int, ...]:
         shape = shape[0]
     try:
         return tuple(int(s) for s in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"{op}: shape must be integers, got {shape!r}") from None
 
 
