@@ -119,7 +119,7 @@ def run_child(threads: int, quick: bool) -> dict[str, Any]:
             file=sys.stderr,
             flush=True,
         )
-    return {"threads": threads, "peak_gflops": peak, "rows": rows}
+    return {"threads": threads, "peak_gflops": peak, "isa": _C.get_isa(), "rows": rows}
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -142,8 +142,10 @@ def table(results: list[dict[str, Any]]) -> str:
                 100.0 * g["ember"] / res["peak_gflops"],
             ])
     peaks = ", ".join(f"{r['threads']} thr {r['peak_gflops']:.1f}" for r in results)
+    isa = results[0].get("isa", "?") if results else "?"
     return (
-        f"float32 GEMM, GFLOPS (2*m*n*k / median time). Measured FMA peak: {peaks} GFLOPS\n"
+        f"float32 GEMM, GFLOPS (2*m*n*k / median time). ember ISA path: {isa}. Measured FMA "
+        f"peak ({isa}): {peaks} GFLOPS\n"
         + _timing.format_table(headers, lines)
     )
 

@@ -11,11 +11,19 @@ import ember
 
 def test_config_reports_build():
     cfg = ember.config()
-    assert cfg["isa"] in ("avx2", "generic")
+    assert cfg["isa"] in ("avx512", "avx2", "generic")
     assert cfg["num_threads"] >= 1
     assert isinstance(cfg["openmp"], bool) and cfg["compiler"]
-    if cfg["isa"] == "avx2":
+    if cfg["isa"] in ("avx2", "avx512"):
         assert cfg["cpu_supports_avx2"] and cfg["built_with_avx2"]
+    if cfg["isa"] == "avx512":
+        assert cfg["cpu_supports_avx512"] and cfg["built_with_avx512"]
+    # Without EMBER_ISA the widest path this CPU and build support is chosen.
+    if "EMBER_ISA" not in os.environ:
+        if cfg["cpu_supports_avx512"] and cfg["built_with_avx512"]:
+            assert cfg["isa"] == "avx512"
+        elif cfg["cpu_supports_avx2"] and cfg["built_with_avx2"]:
+            assert cfg["isa"] == "avx2"
     assert "isa" in ember.show_config()
 
 
@@ -41,8 +49,13 @@ def test_manual_seed_reproducible():
     np.testing.assert_array_equal(b, ember.nn.Linear(3, 3).weight.numpy())
 
 
-def test_forced_generic_path_gives_same_training_results():
-    """EMBER_ISA=generic selects the portable kernels; a short training run must agree."""
+@pytest.mark.parametrize("forced", ["generic", "avx2"])
+def test_forced_isa_path_gives_same_training_results(forced):
+    """EMBER_ISA=generic selects the portable kernels (EMBER_ISA=avx2 caps an AVX-512 CPU at
+    the AVX2 kernels); a short training run must agree with the default path."""
+    if forced == "avx2" and not (ember.config()["cpu_supports_avx2"]
+                                 and ember.config()["built_with_avx2"]):
+        pytest.skip("this CPU or build has no AVX2 path")
     code = (
         "import ember, numpy as np\n"
         "from ember import nn\n"
@@ -58,14 +71,14 @@ def test_forced_generic_path_gives_same_training_results():
         "print(ember.config()['isa'], repr(loss.item()))\n"
     )
     out = {}
-    for isa in ("generic", "default"):
+    for isa in (forced, "default"):
         env = dict(os.environ)
         env.pop("EMBER_ISA", None)
-        if isa == "generic":
-            env["EMBER_ISA"] = "generic"
+        if isa == forced:
+            env["EMBER_ISA"] = forced
         res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, timeout=120)
         assert res.returncode == 0, res.stderr
         out[isa] = res.stdout.split()
-    assert out["generic"][0] == "generic"
-    assert abs(float(out["generic"][1]) - float(out["default"][1])) < 1e-4, out
+    assert out[forced][0] == forced
+    assert abs(float(out[forced][1]) - float(out["default"][1])) < 1e-4, out

@@ -13,23 +13,36 @@ void register_system(py::module_& m) {
   m.def("cpu_supports_avx2", &cpu_supports_avx2_fma,
         "True when this CPU and OS can run AVX2+FMA code.");
   m.def("built_with_avx2", &built_with_avx2, "True when the AVX2 kernels were compiled in.");
+  m.def("cpu_supports_avx512", &cpu_supports_avx512,
+        "True when this CPU and OS can run AVX-512 (F, VL, DQ, BW) code.");
+  m.def("built_with_avx512", &built_with_avx512,
+        "True when the AVX-512 kernels were compiled in.");
   m.def("have_openmp", &have_openmp, "True when built with OpenMP.");
   m.def("compiler", &compiler_name, "The C++ compiler that built ember._C.");
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); },
-        "The ISA path kernels use now: 'avx2' or 'generic'.");
+        "The ISA path kernels use now: 'avx512', 'avx2' or 'generic'.");
   m.def(
       "set_isa",
       [](const std::string& name) {
+        Isa isa;
         if (name == "generic") {
-          set_isa(Isa::Generic);
+          isa = Isa::Generic;
         } else if (name == "avx2") {
-          set_isa(Isa::Avx2);
+          isa = Isa::Avx2;
+        } else if (name == "avx512") {
+          isa = Isa::Avx512;
         } else {
-          throw py::value_error("set_isa: argument 'name' must be 'generic' or 'avx2', got '" +
-                                name + "'");
+          throw py::value_error(
+              "set_isa: argument 'name' must be 'generic', 'avx2' or 'avx512', got '" + name +
+              "'");
         }
+        if (!isa_available(isa)) {
+          throw py::value_error("set_isa: the '" + name +
+                                "' path is not available on this CPU or in this build");
+        }
+        set_isa(isa);
       },
-      py::arg("name"), "Switch the ISA path ('generic' or 'avx2').");
+      py::arg("name"), "Switch the ISA path ('generic', 'avx2' or 'avx512').");
   m.def("get_num_threads", &get_num_threads, "Threads used by parallel kernels.");
   m.def(
       "set_num_threads",

@@ -1,9 +1,11 @@
 #include "ember/cpu.h"
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #ifdef EMBER_HAVE_OPENMP
 #include <omp.h>
@@ -33,14 +35,53 @@ bool built_with_avx2() {
 #endif
 }
 
+bool cpu_supports_avx512() {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  // libgcc sets the avx512 features only when XGETBV shows the OS saves the ZMM state.
+  __builtin_cpu_init();
+  return cpu_supports_avx2_fma() && __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
+bool built_with_avx512() {
+#ifdef EMBER_HAVE_AVX512_BUILD
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool isa_available(Isa isa) {
+  switch (isa) {
+    case Isa::Generic: return true;
+    case Isa::Avx2: return built_with_avx2() && cpu_supports_avx2_fma();
+    case Isa::Avx512: return built_with_avx512() && cpu_supports_avx512();
+  }
+  return false;
+}
+
 namespace {
 
-Isa detect_isa() {
-  const char* env = std::getenv("EMBER_ISA");
-  if (env != nullptr && (std::strcmp(env, "generic") == 0 || std::strcmp(env, "GENERIC") == 0)) {
-    return Isa::Generic;
+bool env_is(const char* env, const char* lower) {
+  for (; *env && *lower; ++env, ++lower) {
+    if (std::tolower(static_cast<unsigned char>(*env)) != *lower) return false;
   }
-  if (built_with_avx2() && cpu_supports_avx2_fma()) return Isa::Avx2;
+  return *env == 0 && *lower == 0;
+}
+
+Isa detect_isa() {
+  Isa cap = Isa::Avx512;
+  if (const char* env = std::getenv("EMBER_ISA")) {
+    if (env_is(env, "generic")) cap = Isa::Generic;
+    else if (env_is(env, "avx2")) cap = Isa::Avx2;
+  }
+  for (int t = static_cast<int>(cap); t > 0; --t) {
+    if (isa_available(static_cast<Isa>(t))) return static_cast<Isa>(t);
+  }
   return Isa::Generic;
 }
 
@@ -54,14 +95,21 @@ std::atomic<int>& isa_slot() {
 Isa active_isa() { return static_cast<Isa>(isa_slot().load(std::memory_order_relaxed)); }
 
 void set_isa(Isa isa) {
-  if (isa == Isa::Avx2 && !(built_with_avx2() && cpu_supports_avx2_fma())) {
-    throw std::invalid_argument(
-        "set_isa: the avx2 path is not available (CPU lacks AVX2/FMA or the build has no AVX2 code)");
+  if (!isa_available(isa)) {
+    throw std::invalid_argument(std::string("set_isa: the ") + isa_name(isa) +
+                                " path is not available (the CPU lacks it or the build has no "
+                                "code for it)");
   }
   isa_slot().store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
-const char* isa_name(Isa isa) { return isa == Isa::Avx2 ? "avx2" : "generic"; }
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    default: return "generic";
+  }
+}
 
 namespace {
 // One process-wide thread count, read by every parallel region through a num_threads clause,

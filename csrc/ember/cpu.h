@@ -1,9 +1,11 @@
 // CPU features, ISA selection and thread control shared by every kernel family.
 //
-// The ISA path is chosen once, on first use: AVX2+FMA when the CPU and OS support it and the
-// build contains the AVX2 translation units, else the portable C++ path. Setting the
-// environment variable EMBER_ISA=generic before import forces the portable path;
-// set_isa() switches at run time (used by tests to compare the two paths).
+// The ISA path is chosen once, on first use: the widest of AVX-512 (F+VL+DQ+BW), AVX2+FMA and
+// portable C++ that both the CPU (and OS) support and the build contains. Setting the
+// environment variable EMBER_ISA=generic|avx2|avx512 before import caps the choice at that
+// tier (EMBER_ISA=generic forces the portable path); set_isa() switches at run time (tests
+// use it to compare the paths). Tiers are ordered: kernels written for AVX2 also run when
+// the active tier is AVX-512 (`active_isa() >= Isa::Avx2`).
 #pragma once
 
 #include <cstdint>
@@ -11,12 +13,18 @@
 
 namespace ember {
 
-enum class Isa { Generic = 0, Avx2 = 1 };
+enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
 
 // True when this CPU (and OS) can run AVX2+FMA code.
 bool cpu_supports_avx2_fma();
 // True when the AVX2 translation units were compiled into this build.
 bool built_with_avx2();
+// True when this CPU (and OS) can run AVX-512 F/VL/DQ/BW code (the ZMM state is enabled).
+bool cpu_supports_avx512();
+// True when the AVX-512 translation units were compiled into this build.
+bool built_with_avx512();
+// True when `isa` can run here (CPU support and compiled in).
+bool isa_available(Isa isa);
 // The ISA path kernels dispatch to now.
 Isa active_isa();
 // Select an ISA path; throws std::invalid_argument if it cannot run here.

@@ -15,6 +15,8 @@ def config() -> dict:
         "isa": _C.get_isa(),
         "cpu_supports_avx2": _C.cpu_supports_avx2(),
         "built_with_avx2": _C.built_with_avx2(),
+        "cpu_supports_avx512": _C.cpu_supports_avx512(),
+        "built_with_avx512": _C.built_with_avx512(),
         "num_threads": _C.get_num_threads(),
         "openmp": _C.have_openmp(),
         "compiler": _C.compiler(),

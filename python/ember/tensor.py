@@ -2,7 +2,8 @@
 that produced it). Operations live in ``ember.ops``; the methods here delegate to them."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple, Union
+import weakref
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -45,10 +46,15 @@ def _as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
 def _norm_size(size: Sequence[Any]) -> Shape:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    try:
-        shape = tuple(int(s) for s in size)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"size must be integers, got {size!r}") from exc
+    shape = []
+    for s in size:
+        if isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu":
+            s = s.item()
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a sequence of integers, got {tuple(size)!r} (an "
+                            f"element of type {type(s).__name__})")
+        shape.append(int(s))
+    shape = tuple(shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"size must be non-negative, got {shape}")
     return shape
@@ -63,7 +69,7 @@ class Tensor:
         requires_grad: record operations so that ``backward()`` fills ``.grad``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_vc", "_is_view", "_retains_grad",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
@@ -71,9 +77,10 @@ class Tensor:
         self.data = _as_array(data, dtype, copy=False)
         self.grad: Optional[Tensor] = None
         self._ctx = None
-        self._version = 0
+        self._vc = [0]  # version counter, shared with views (see autograd/function.py)
+        self._is_view = False
         self._retains_grad = False
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -84,9 +91,10 @@ class Tensor:
         t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
         t.grad = None
         t._ctx = None
-        t._version = 0
+        t._vc = [0]
+        t._is_view = False
         t._retains_grad = False
-        t.requires_grad = False
+        t._requires_grad = False
         return t
 
     # ----------------------------------------------------------------- basic properties
@@ -118,6 +126,24 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for backward."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or a view sharing its memory) has seen."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc[0] = value
 
     @property
     def is_leaf(self) -> bool:
@@ -193,8 +219,11 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph (shares memory)."""
-        return Tensor._wrap(self.data)
+        """The same data, cut from the graph (shares memory and the version counter)."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._vc
+        t._is_view = True
+        return t
 
     def clone(self) -> "Tensor":
         """A differentiable copy."""
@@ -214,17 +243,17 @@ class Tensor:
             raise TypeError(f"only floating-point tensors can require gradients, got "
                             f"{self.data.dtype}")
         if not requires_grad and self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; use "
-                               "detach()")
-        self.requires_grad = bool(requires_grad)
+            raise RuntimeError("requires_grad can only be changed on leaf tensors (this one was "
+                               "computed by an operation); use detach()")
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         if self._ctx is not None:
-            self._ctx._retained = self
+            self._ctx._retained = weakref.ref(self)  # weak: no tensor <-> node cycle
         self._retains_grad = True
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -240,71 +269,113 @@ class Tensor:
 
         backward(self, gradient, retain_graph)
 
-    # ----------------------------------------------------------------- in-place (no graph)
-    def _inplace(self, op: str, new: np.ndarray) -> "Tensor":
-        if self.requires_grad and is_grad_enabled():
-            kind = "a leaf tensor" if self._ctx is None else "a tensor"
+    # ----------------------------------------------------------------- in-place
+    def _apply_inplace(self, op: str, compute: Callable[["Tensor"], Any],
+                       others: Sequence[Any] = ()) -> "Tensor":
+        """Overwrite this tensor's memory with ``compute(self)``.
+
+        Without autograd involvement (grad mode off, or no tensor requiring grad) this is a
+        plain in-place write. Otherwise, as in PyTorch: a leaf that requires grad is refused;
+        any other tensor takes the new value *and* its history (the previous history moves to
+        a stand-in holding a copy of the old values), so ``out += identity`` or
+        ``y[0] = 0`` inside a model stay differentiable. Either way the version counter moves,
+        so a backward that saved the old values raises instead of using the new ones.
+        """
+        tracked = is_grad_enabled() and (
+            self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+                                       for o in others))
+        if not tracked:
+            from ember.autograd.grad_mode import no_grad
+
+            with no_grad():
+                new = compute(self)
+            np.copyto(self.data, new.data if isinstance(new, Tensor) else new,
+                      casting="same_kind")
+            self._vc[0] += 1
+            return self
+        if self._requires_grad and self._ctx is None:
             raise RuntimeError(
-                f"{op}: in-place operation on {kind} that requires grad is not allowed while "
-                "grad mode is on; use the out-of-place form, or wrap it in ember.no_grad()")
-        np.copyto(self.data, new, casting="same_kind")
-        self._version += 1
+                f"{op}: a leaf tensor that requires grad cannot be modified in place while grad "
+                "mode is on; use the out-of-place form, or wrap it in ember.no_grad()")
+        if self._is_view:
+            raise RuntimeError(
+                f"{op}: in-place change of a view (slice, reshape, transpose, detach ...) is "
+                "not differentiable in ember; use the out-of-place form")
+        old = Tensor._wrap(self.data.copy())
+        old._ctx, old._requires_grad = self._ctx, self._requires_grad
+        new = compute(old)
+        if new.shape != self.shape:
+            raise RuntimeError(f"{op}: the result has shape {tuple(new.shape)} but the tensor "
+                               f"being modified has shape {tuple(self.shape)}")
+        np.copyto(self.data, new.data, casting="same_kind")
+        self._vc[0] += 1
+        self._ctx, self._requires_grad = new._ctx, new._requires_grad
         return self
+
+    def _overwrite(self, op: str, values: Any, others: Sequence[Any] = ()) -> "Tensor":
+        """In-place write of ``values`` (broadcast); the old values get no gradient."""
+        keep_new = np.ones(self.shape, dtype=bool)
+        return self._apply_inplace(
+            op, lambda old: ops.elementwise.where(keep_new, values, old), others)
 
     @staticmethod
     def _raw(x: Any) -> Any:
         return x.data if isinstance(x, Tensor) else x
 
     def add_(self, other: Any, alpha: float = 1.0) -> "Tensor":
-        o = self._raw(other)
-        return self._inplace("add_", self.data + (o if alpha == 1 else alpha * o))
+        return self._apply_inplace("add_", lambda t: t + (other if alpha == 1 else other * alpha),
+                                   (other,))
 
     def sub_(self, other: Any, alpha: float = 1.0) -> "Tensor":
-        o = self._raw(other)
-        return self._inplace("sub_", self.data - (o if alpha == 1 else alpha * o))
+        return self._apply_inplace("sub_", lambda t: t - (other if alpha == 1 else other * alpha),
+                                   (other,))
 
     def mul_(self, other: Any) -> "Tensor":
-        return self._inplace("mul_", self.data * self._raw(other))
+        return self._apply_inplace("mul_", lambda t: t * other, (other,))
 
     def div_(self, other: Any) -> "Tensor":
-        return self._inplace("div_", self.data / self._raw(other))
+        return self._apply_inplace("div_", lambda t: t / other, (other,))
 
     def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
-        return self._inplace("clamp_", np.clip(self.data, self._raw(min), self._raw(max)))
+        return self._apply_inplace("clamp_", lambda t: ops.elementwise.clamp(t, min, max))
+
+    def relu_(self) -> "Tensor":
+        return self._apply_inplace("relu_", lambda t: ops.elementwise.relu(t))
 
     def zero_(self) -> "Tensor":
-        return self._inplace("zero_", 0)
+        return self._overwrite("zero_", 0)
 
     def fill_(self, value: float) -> "Tensor":
-        return self._inplace("fill_", self._raw(value))
+        return self._overwrite("fill_", value, (value,))
 
     def copy_(self, src: Any) -> "Tensor":
-        src = self._raw(src)
-        if np.shape(src) != self.shape:
+        if np.shape(self._raw(src)) != self.shape:
             try:
-                np.broadcast_to(src, self.shape)
+                np.broadcast_to(self._raw(src), self.shape)
             except ValueError:
-                raise ValueError(f"copy_: source of shape {np.shape(src)} cannot be broadcast "
-                                 f"to {self.shape}") from None
-        return self._inplace("copy_", src)
+                raise ValueError(f"copy_: source of shape {np.shape(self._raw(src))} cannot be "
+                                 f"broadcast to {self.shape}") from None
+        if isinstance(src, Tensor) and src.dtype != self.dtype and src.dtype.kind == "f" \
+                and self.dtype.kind == "f":
+            src = src.to(self.dtype)
+        return self._overwrite("copy_", src, (src,))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> "Tensor":
         rng = _random.get_generator(generator)
-        return self._inplace("uniform_", rng.uniform(a, b, self.shape))
+        return self._overwrite("uniform_", rng.uniform(a, b, self.shape).astype(self.dtype))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> "Tensor":
         rng = _random.get_generator(generator)
-        return self._inplace("normal_", rng.normal(mean, std, self.shape))
+        return self._overwrite("normal_", rng.normal(mean, std, self.shape).astype(self.dtype))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("__setitem__: assignment into a tensor that requires grad is not "
-                               "allowed while grad mode is on; wrap it in ember.no_grad()")
-        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
-            raise RuntimeError("__setitem__: assigning a tensor that requires grad is not "
-                               "differentiable; detach() it or use ember.where / cat")
-        self.data[ops.shape.normalize_index(index)] = self._raw(value)
-        self._version += 1
+        if not (is_grad_enabled() and (self._requires_grad or (
+                isinstance(value, Tensor) and value._requires_grad))):
+            self.data[ops.shape.normalize_index(index)] = self._raw(value)
+            self._vc[0] += 1
+            return
+        self._apply_inplace("__setitem__", lambda t: ops.shape.setitem(t, index, value),
+                            (value,))
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, o): return ops.elementwise.add(self, o)
@@ -503,10 +574,18 @@ def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None,
                   requires_grad=requires_grad)
 
 
+def _float_dtype(op: str, dtype: DTypeLike) -> np.dtype:
+    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    if dt.kind != "f":
+        raise TypeError(f"{op}: dtype must be a floating-point type, got {dt} (use randint for "
+                        "integers)")
+    return dt
+
+
 def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
          generator=None) -> Tensor:
     """Uniform samples in [0, 1) from ember's (seeded) generator."""
-    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    dt = _float_dtype("rand", dtype)
     arr = _random.get_generator(generator).random(_norm_size(size)).astype(dt)
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -514,22 +593,30 @@ def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
 def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
           generator=None) -> Tensor:
     """Standard normal samples from ember's (seeded) generator."""
-    dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
+    dt = _float_dtype("randn", dtype)
     arr = _random.get_generator(generator).standard_normal(_norm_size(size)).astype(dt)
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def randint(low: int, high: Optional[int] = None, size: Sequence[int] = (), dtype=np.int64,
+def randint(low: int, high: Any = None, size: Sequence[int] = (), dtype=np.int64,
             generator=None) -> Tensor:
-    """Integers uniform in [low, high) (or [0, low) when high is None)."""
-    if high is None:
+    """Integers uniform in [low, high); as in PyTorch ``randint(high, size)`` means low = 0."""
+    if isinstance(high, (tuple, list)) and not size:  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     arr = _random.get_generator(generator).integers(low, high, _norm_size((size,)))
     return Tensor(arr.astype(_to_dtype(dtype)))
 
 
 def randperm(n: int, generator=None) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm: n must be an int, got {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
     return Tensor(_random.get_generator(generator).permutation(int(n)).astype(np.int64))
 
 

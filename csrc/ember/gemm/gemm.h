@@ -5,8 +5,9 @@
 // elements), so sub-matrix views work. When beta == 0, C is written without being read (it
 // may hold NaN/garbage). k == 0 or alpha == 0 gives C := beta * C.
 //
-// Algorithm: BLIS's five loops around packed panels (see gemm_impl.h), an MR x NR
-// register-tile microkernel per ISA (AVX2+FMA: 6x16 float / 6x8 double; portable: 4x8),
+// Algorithm: BLIS's five loops around packed panels (see gemm_driver.inc), an MR x NR
+// register-tile microkernel per ISA (AVX-512: 14x32 float / 14x16 double; AVX2+FMA: 6x16
+// float / 6x8 double; portable: 4x8),
 // OpenMP threads across micro-tiles. Callers never see the ISA: gemm() dispatches on
 // ember::active_isa().
 #pragma once
@@ -53,6 +54,7 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
 
 EMBER_GEMM_DECLARE_ISA(generic)
 EMBER_GEMM_DECLARE_ISA(avx2)
+EMBER_GEMM_DECLARE_ISA(avx512)
 #undef EMBER_GEMM_DECLARE_ISA
 
 }  // namespace ember::gemm

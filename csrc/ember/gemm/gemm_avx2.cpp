@@ -20,29 +20,7 @@
 namespace ember::gemm::avx2 {
 namespace {
 
-// In-register transpose of eight 8-float rows: afterwards r[j] holds column j.
-inline void transpose8x8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
+#include "ember/gemm/gemm_x86.h"
 
 struct KernelF32 {
   using T = float;
@@ -111,57 +89,17 @@ struct KernelF32 {
     }
   }
 
-  // A micro-panel: dst[p*6 + i] = A[i, p] for i < 6, p < kc, where A[i, p] = a[i*a_rs + p*a_cs].
+  // Packed micro-panels from the layouts that need a transpose; the driver's loops copy the
+  // contiguous cases (A^T as stored, B as stored), which the compiler vectorises.
   static bool pack_a_fast(const float* a, int64_t a_rs, int64_t a_cs, int64_t kc, float* dst) {
-    if (a_cs == 1) {  // rows contiguous (A as stored): 6 rows x 8 values, transposed in registers
-      int64_t p = 0;
-      for (; p + 8 <= kc; p += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(a + i * a_rs + p);
-        r[6] = r[7] = _mm256_setzero_ps();
-        transpose8x8(r);
-        for (int j = 0; j < 8; ++j) {  // column j = 6 values (lanes 6, 7 unused)
-          float* d = dst + (p + j) * 6;
-          _mm_storeu_ps(d, _mm256_castps256_ps128(r[j]));
-          _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), _mm256_extractf128_ps(r[j], 1));
-        }
-      }
-      for (; p < kc; ++p)
-        for (int i = 0; i < 6; ++i) dst[p * 6 + i] = a[i * a_rs + p];
-      return true;
-    }
-    if (a_rs == 1) {  // columns contiguous (A^T stored): 6 consecutive values per column
-      for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * 6, a + p * a_cs, 6 * sizeof(float));
-      return true;
-    }
-    return false;
+    if (a_cs != 1) return false;
+    pack_transposed<MR>(a, a_rs, kc, dst);
+    return true;
   }
-
-  // B micro-panel: dst[p*16 + j] = B[p, j], where B[p, j] = b[p*b_rs + j*b_cs].
   static bool pack_b_fast(const float* b, int64_t b_rs, int64_t b_cs, int64_t kc, float* dst) {
-    if (b_cs == 1) {  // rows contiguous (B as stored): copy 16 values per row
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b + p * b_rs;
-        _mm256_store_ps(dst + p * 16, _mm256_loadu_ps(src));
-        _mm256_store_ps(dst + p * 16 + 8, _mm256_loadu_ps(src + 8));
-      }
-      return true;
-    }
-    if (b_rs == 1) {  // columns contiguous (B^T stored): two 8x8 transposes per 8 rows
-      int64_t p = 0;
-      for (; p + 8 <= kc; p += 8) {
-        for (int half = 0; half < 2; ++half) {
-          __m256 r[8];
-          for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (half * 8 + j) * b_cs + p);
-          transpose8x8(r);
-          for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + (p + q) * 16 + half * 8, r[q]);
-        }
-      }
-      for (; p < kc; ++p)
-        for (int j = 0; j < 16; ++j) dst[p * 16 + j] = b[j * b_cs + p];
-      return true;
-    }
-    return false;
+    if (b_rs != 1) return false;
+    pack_transposed<NR>(b, b_cs, kc, dst);
+    return true;
   }
 };
 

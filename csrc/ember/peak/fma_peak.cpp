@@ -41,8 +41,11 @@ double fma_chains(int64_t iters, bool f64, double* flops_per_iter) {
 
 namespace {
 double run_chains(int64_t iters, bool f64, double* fpi) {
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512) return avx512::fma_chains(iters, f64, fpi);
+#endif
 #ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() == Isa::Avx2) return avx2::fma_chains(iters, f64, fpi);
+  if (active_isa() >= Isa::Avx2) return avx2::fma_chains(iters, f64, fpi);
 #endif
   return generic::fma_chains(iters, f64, fpi);
 }

@@ -17,5 +17,8 @@ double fma_chains(int64_t iters, bool f64, double* flops_per_iter);
 namespace avx2 {
 double fma_chains(int64_t iters, bool f64, double* flops_per_iter);
 }
+namespace avx512 {
+double fma_chains(int64_t iters, bool f64, double* flops_per_iter);
+}
 
 }  // namespace ember::peak

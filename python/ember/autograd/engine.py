@@ -48,7 +48,7 @@ def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
 
 def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:
     """Backpropagate from tensor ``root`` with upstream gradient ``grad`` (ones for a scalar)."""
-    if not root.requires_grad:
+    if not root._requires_grad:
         raise RuntimeError(
             "backward: the tensor does not require grad and has no grad_fn (did you compute it "
             "under ember.no_grad(), or from tensors with requires_grad=False?)")
@@ -80,9 +80,9 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                     "to the first backward() if you need to backward twice")
             if g is None:
                 continue
-            retained = node.__dict__.get("_retained")
-            if retained is not None:
-                _accumulate_leaf(retained, g)
+            retained = node.__dict__.get("_retained")  # a weak reference (no cycle)
+            if retained is not None and retained() is not None:
+                _accumulate_leaf(retained(), g)
             input_grads = node.backward(node, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -91,8 +91,9 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                     continue
                 if pg.shape != parent.data.shape:
                     raise RuntimeError(
-                        f"{node.name} backward returned a gradient of shape {pg.shape} for an "
-                        f"input of shape {tuple(parent.shape)} (internal error)")
+                        f"{node.name}.backward returned a gradient of shape {pg.shape} for an "
+                        f"input of shape {tuple(parent.shape)}; backward must return one "
+                        "gradient per forward input, each of that input's shape")
                 if parent._ctx is None:
                     _accumulate_leaf(parent, pg)
                 else:

@@ -8,7 +8,10 @@ graph node (the ``ctx`` itself) holding its parent tensors.
 
 ``ctx.save_for_backward(*arrays_or_tensors)`` records what backward needs together with the
 tensors' version counters; ``ctx.saved_tensors`` refuses to hand back a tensor that was
-modified in place after it was saved, rather than return a wrong gradient.
+modified in place after it was saved, rather than return a wrong gradient. A view (reshape,
+slice, transpose, ``detach()``...) shares its base's version counter, as in PyTorch, so an
+in-place change through any alias is seen. The node keeps the counters, not the tensors, so
+an output that saves itself forms no reference cycle and is freed as soon as it is dropped.
 """
 from __future__ import annotations
 
@@ -51,12 +54,12 @@ class Function:
                 f"{self.name}: trying to backward through the graph a second time (its saved "
                 "values were freed after the first backward); pass retain_graph=True to the "
                 "first backward() if you need to backward twice")
-        for tensor, version in self.__dict__.get("_saved_versions", ()):
-            if tensor._version != version:
+        for counter, version, shape in self.__dict__.get("_saved_versions", ()):
+            if counter[0] != version:
                 raise RuntimeError(
-                    f"{self.name} backward: a tensor of shape {tuple(tensor.shape)} needed for "
-                    f"the gradient was modified by an in-place operation (version {version} -> "
-                    f"{tensor._version}); use the out-of-place form or clone() it first")
+                    f"{self.name} backward: a tensor of shape {shape} needed for the gradient "
+                    f"was modified by an in-place operation (version {version} -> "
+                    f"{counter[0]}); use the out-of-place form or clone() it first")
         return self._saved
 
     def release(self) -> None:
@@ -71,29 +74,40 @@ class Function:
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
         out = cls.forward(ctx, *raw, **kwargs)
         result = Tensor._wrap(out)
+        if isinstance(out, np.ndarray) and out.base is not None:
+            _share_version_with_base(result, out, args)
         if is_grad_enabled():
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             if any(needs):
                 ctx.parents = tuple(a if n else None for a, n in zip(args, needs))
                 ctx.needs_input_grad = needs
                 result._ctx = ctx
-                result.requires_grad = True
+                result._requires_grad = True
                 saved = ctx.__dict__.get("_saved")
                 if saved:
                     ctx._saved_versions = _saved_owners(saved, args, raw, out, result)
         return result
 
 
+def _share_version_with_base(result, out: np.ndarray, args) -> None:
+    """A view of an input's memory shares that input's version counter (PyTorch's rule)."""
+    for arg in args:
+        if isinstance(arg, Tensor) and np.may_share_memory(out, arg.data):
+            result._vc = arg._vc
+            result._is_view = True
+            return
+
+
 def _saved_owners(saved, args, raw, out, result) -> tuple:
-    """(tensor, version) for each saved array that is an input's or the output's data."""
+    """(counter, version, shape) for each saved array that is an input's or the output's data."""
     owners = []
     for item in saved:
         if item is out:
-            owners.append((result, result._version))
+            owners.append((result._vc, result._vc[0], tuple(out.shape)))
             continue
         for arg, arr in zip(args, raw):
             if item is arr and isinstance(arg, Tensor):
-                owners.append((arg, arg._version))
+                owners.append((arg._vc, arg._vc[0], tuple(arr.shape)))
                 break
     return tuple(owners)
 

@@ -1,7 +1,7 @@
 """Finite-difference gradient check in float64."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
@@ -13,7 +13,8 @@ def _outputs(fn: Callable, inputs: Sequence) -> list:
     return [o for o in out if isinstance(o, Tensor) and o.data.dtype.kind == "f"]
 
 
-def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1e-5,
+def gradcheck(fn: Callable, inputs: Union[Sequence, "Tensor"], eps: float = 1e-6,
+              atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Compare analytic gradients of ``fn(*inputs)`` with central differences.
 
@@ -22,7 +23,7 @@ def gradcheck(fn: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1
     (numerical columns). Returns True, or raises ``GradcheckError`` (``raise_exception``) /
     returns False naming the input, the element and both values on a mismatch.
     """
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff_idx:
         raise ValueError("gradcheck: no input has requires_grad=True")

@@ -23,6 +23,8 @@ def _float(op: str, x: Tensor) -> None:
 
 def log_softmax_array(a: np.ndarray, dim: int) -> np.ndarray:
     """log(softmax(a)) along ``dim`` computed as a - max - log(sum(exp(a - max)))."""
+    if a.size == 0:
+        return a.copy()
     shifted = a - a.max(axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
@@ -30,8 +32,11 @@ def log_softmax_array(a: np.ndarray, dim: int) -> np.ndarray:
 class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
-        e = np.exp(a - a.max(axis=dim, keepdims=True))
-        out = e / e.sum(axis=dim, keepdims=True)
+        if a.size == 0:
+            out = a.copy()
+        else:
+            e = np.exp(a - a.max(axis=dim, keepdims=True))
+            out = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -134,8 +139,9 @@ def selu(x: Any) -> Tensor:
 
 
 def _channel_weight(w: np.ndarray, ndim: int) -> np.ndarray:
-    """PReLU's weight shaped to broadcast over dim 1 (channels) of an ``ndim``-D input."""
-    return w.reshape((1, -1) + (1,) * (ndim - 2)) if ndim >= 2 else w
+    """PReLU's weight shaped to broadcast over dim 1 (channels) of an ``ndim``-D input; below
+    2-D there is no channel dim and the (single) weight is a scalar, as in PyTorch."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2)) if ndim >= 2 else w.reshape(())
 
 
 class Prelu(Function):

@@ -25,8 +25,8 @@ def _fix_strides(x: np.ndarray) -> np.ndarray:
 
 def mm_arrays(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """x @ y for arrays with ndim >= 2 (batch dims broadcast), on ember's GEMM when possible."""
-    if not _gemm_ok(x, y):
-        return np.matmul(x, y)
+    if not _gemm_ok(x, y) or x.size == 0 or y.size == 0:
+        return np.matmul(x, y)  # other dtypes; empty operands (zeros or empty, as torch)
     x, y = _fix_strides(x), _fix_strides(y)
     if x.ndim == 2 and y.ndim == 2:
         return _C.gemm(x, y)
@@ -116,22 +116,32 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        if x.size == 0 or w.size == 0:  # empty batch or 0 features: NumPy's matmul suffices
+            out = np.matmul(x, w.T)
+            return out + b if b is not None else out
         x2 = x.reshape(-1, x.shape[-1])
         out = np.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)
         if b is not None:
             out[...] = b
         _C.gemm(_fix_strides(x2), _fix_strides(w), out=out, trans_b=True,
                 beta=0.0 if b is None else 1.0)
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
         return out.reshape(x.shape[:-1] + (w.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        g2 = np.ascontiguousarray(g.reshape(-1, g.shape[-1]))
         gx = gw = gb = None
+        if x.size == 0 or w.size == 0:
+            rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+            g2 = g.reshape(rows, w.shape[0])
+            x2 = x.reshape(rows, w.shape[1])
+            gx = np.matmul(g, w) if nx else None
+            gw = np.matmul(g2.T, x2) if nw else None
+            gb = g2.sum(axis=0) if nb else None
+            return gx, gw, gb
+        g2 = np.ascontiguousarray(g.reshape(-1, g.shape[-1]))
         if nx:
             gx = _C.gemm(g2, _fix_strides(w)).reshape(x.shape)
         if nw:

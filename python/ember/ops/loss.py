@@ -23,14 +23,24 @@ def _reduce(losses: np.ndarray, reduction: str, denom: float) -> np.ndarray:
     if reduction == "none":
         return losses
     total = losses.sum(dtype=losses.dtype)
-    return np.asarray(total / denom if reduction == "mean" else total, dtype=losses.dtype)
+    with np.errstate(invalid="ignore"):  # the mean of nothing is nan, quietly (as PyTorch)
+        return np.asarray(total / denom if reduction == "mean" else total, dtype=losses.dtype)
+
+
+def _mean_denom(n: int) -> float:
+    """Denominator of a mean over n elements: the mean of nothing is nan (as PyTorch)."""
+    return float(n) if n else float("nan")
 
 
 def _reduce_grad(g: np.ndarray, reduction: str, denom: float) -> np.ndarray:
     """d(reduced)/d(per-element loss), broadcastable against the per-element losses."""
     if reduction == "none":
         return g
-    return g / denom if reduction == "mean" else g
+    if reduction == "mean":
+        # An empty mean (every target ignored) is nan in forward, but contributes no
+        # gradient: every per-element coefficient is 0 (PyTorch gives zeros, not 0 * inf).
+        return g / denom if denom else np.zeros_like(g)
+    return g
 
 
 def _t(x: Any) -> Tensor:
@@ -107,18 +117,24 @@ class CrossEntropy(Function):
             losses = -(coef * logp).sum(axis=1)
             denom = float(w_t.sum())
         ctx.save_for_backward(logp, coef)
-        ctx.args = (x.shape, reduction, denom)
+        ctx.args = (x.shape, reduction, denom, w, smoothing, target.dtype)
         out_shape = (x.shape[0],) + x.shape[2:] if x.ndim >= 2 else ()
         return _reduce(losses.reshape(out_shape), reduction, denom)
 
     @staticmethod
     def backward(ctx, g):
         logp, coef = ctx.saved_tensors
-        shape, reduction, denom = ctx.args
+        shape, reduction, denom, w, smoothing, tdtype = ctx.args
         gl = np.asarray(_reduce_grad(g, reduction, denom), dtype=logp.dtype).reshape(-1, 1)
-        # d/dx of -sum_c coef_c logp_c = softmax * sum_c coef_c - coef
-        grad = (np.exp(logp) * coef.sum(axis=1, keepdims=True) - coef) * gl
-        return _class_first(grad, shape), None, None, None, None, None
+        nx, nt = ctx.needs_input_grad[:2]
+        gx = gt = None
+        if nx:  # d/dx of -sum_c coef_c logp_c = softmax * sum_c coef_c - coef
+            grad = (np.exp(logp) * coef.sum(axis=1, keepdims=True) - coef) * gl
+            gx = _class_first(grad, shape)
+        if nt:  # probability targets: d/dp_c = -(1 - smoothing) w_c logp_c
+            gt = _class_first((-(1 - smoothing) * w[None, :] * logp * gl).astype(tdtype),
+                              shape)
+        return gx, gt, None, None, None, None
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -143,8 +159,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     else:
         _index_targets("cross_entropy", x, target, ignore_index)
     w = None if weight is None else _t(weight).data
-    return CrossEntropy.apply(x, target.data, w, int(ignore_index), reduction,
-                              float(label_smoothing))
+    # Probability targets are differentiable (as in PyTorch); class indices are not.
+    tgt = target if target.dtype.kind == "f" else target.data
+    return CrossEntropy.apply(x, tgt, w, int(ignore_index), reduction, float(label_smoothing))
 
 
 class NLL(Function):
@@ -180,6 +197,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
     x, target = _t(input), _t(target)
     _float("nll_loss", "input", x)
     _check_reduction("nll_loss", reduction)
+    if x.ndim == 0:
+        raise ValueError("nll_loss: input must have at least 1 dimension (classes), got a 0-d "
+                         "tensor")
     _index_targets("nll_loss", x, target, ignore_index)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     if weight is not None and tuple(weight.shape) != (c,):
@@ -230,6 +250,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if x.ndim not in (1, 2):
         raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got shape "
                          f"{tuple(x.shape)}")
+    if x.ndim == 1 and tuple(target.shape) == (1,):  # (C,) with a 1-element target: a batch of 1
+        x = x.reshape(1, -1)
     _index_targets("multi_margin_loss", x, target, ignore_index=-(2**62))
     c = x.shape[-1]
     if weight is not None and tuple(weight.shape) != (c,):
@@ -249,8 +271,8 @@ class PointwiseLoss(Function):
         d = x - y
         losses = d * d if kind == "mse" else np.abs(d)
         ctx.save_for_backward(d)
-        ctx.args = (kind, reduction, float(max(d.size, 1)))
-        return _reduce(losses, reduction, float(d.size) if d.size else float("nan"))
+        ctx.args = (kind, reduction, float(d.size))
+        return _reduce(losses, reduction, _mean_denom(d.size))
 
     @staticmethod
     def backward(ctx, g):
@@ -295,8 +317,8 @@ class BCE(Function):
         if w is not None:
             losses = losses * w
         ctx.save_for_backward(x, t)
-        ctx.args = (w, reduction, float(max(x.size, 1)))
-        return _reduce(losses.astype(x.dtype, copy=False), reduction, float(max(x.size, 1)))
+        ctx.args = (w, reduction, float(x.size))
+        return _reduce(losses.astype(x.dtype, copy=False), reduction, _mean_denom(x.size))
 
     @staticmethod
     def backward(ctx, g):
@@ -346,8 +368,8 @@ class BCEWithLogits(Function):
         if w is not None:
             losses = losses * w
         ctx.save_for_backward(x, t)
-        ctx.args = (w, pw, reduction, float(max(x.size, 1)))
-        return _reduce(losses.astype(x.dtype, copy=False), reduction, float(max(x.size, 1)))
+        ctx.args = (w, pw, reduction, float(x.size))
+        return _reduce(losses.astype(x.dtype, copy=False), reduction, _mean_denom(x.size))
 
     @staticmethod
     def backward(ctx, g):

@@ -141,14 +141,17 @@ def _maxmin(op: str, is_max: bool, x, dim, keepdim, axis):
         if dim is not None:
             raise TypeError(f"{op}: pass either dim or axis, not both")
         dim = axis
-    if x.data.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
     if dim is None:
+        if x.data.size == 0:
+            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
         return MaxAll.apply(x, is_max)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be a single int (got {dim!r}); the result holds "
                         "(values, indices)")
     d = _wrap_dim(dim, x.ndim, op)
+    if x.ndim and x.shape[d] == 0:
+        raise ValueError(f"{op}: cannot reduce over dimension {d} of size 0 (shape "
+                         f"{tuple(x.shape)})")
     if x.ndim == 0:
         return MaxMin(x, Tensor._wrap(np.zeros((), dtype=np.int64)))
     idx = np.expand_dims((np.argmax if is_max else np.argmin)(x.data, axis=d), d)

@@ -7,7 +7,7 @@ from typing import Any, List, Sequence, Tuple, Union
 import numpy as np
 
 from ember.autograd.function import Function
-from ember.ops._util import operand
+from ember.ops._util import operand, unbroadcast
 from ember.tensor import Tensor, _wrap_dim
 
 
@@ -215,6 +215,42 @@ def getitem(x: Tensor, index: Any) -> Tensor:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape "
                          f"{tuple(x.shape)}: {exc}") from None
     return GetItem.apply(x, index, _is_basic(index))
+
+
+class SetItem(Function):
+    """``out = a`` with ``out[index] = value`` (the out-of-place form of ``a[index] = value``,
+    used for differentiable assignment into a non-leaf tensor)."""
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        ctx.args = (index, np.shape(value))
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        index, vshape = ctx.args
+        na, nv = ctx.needs_input_grad[:2]
+        ga = gv = None
+        if na:
+            ga = g.copy()
+            ga[index] = 0
+        if nv:
+            gv = unbroadcast(np.asarray(g[index]), vshape)
+        return ga, gv, None
+
+
+def setitem(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of ``x`` with ``[index] = value`` (differentiable in both)."""
+    index = normalize_index(index)
+    if not isinstance(value, Tensor):
+        value = Tensor._wrap(np.asarray(value, dtype=x.dtype))
+    try:
+        return SetItem.apply(x, value, index)
+    except (IndexError, ValueError) as exc:
+        raise type(exc)(f"__setitem__: cannot assign a value of shape {tuple(value.shape)} to "
+                        f"index {index!r} of a tensor of shape {tuple(x.shape)}: {exc}") from None
 
 
 # ------------------------------------------------------------------------ joining

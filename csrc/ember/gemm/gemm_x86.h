@@ -1,0 +1,55 @@
+// x86 packing helpers shared by the AVX2 and AVX-512 GEMM paths. Each of those translation
+// units includes this file inside its own anonymous namespace, so every copy is compiled
+// with that unit's ISA flags and never mixed with another (no ODR sharing across ISAs).
+// Needs <immintrin.h> and AVX2 (both units are compiled with at least -mavx2 -mfma).
+
+// In-register transpose of eight 8-float rows: afterwards r[j] holds column j.
+inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// dst[p*W + i] = src[i*stride + p] for i < W, p < kc: W rows of a row-major matrix,
+// interleaved column by column. This packs an A micro-panel from A as stored (W = MR) and a
+// B micro-panel from B^T as stored (W = NR, e.g. x @ W^T in a linear layer), 8x8 blocks
+// transposed in registers instead of W strided scalar reads per column.
+template <int W>
+inline void pack_transposed(const float* src, int64_t stride, int64_t kc, float* dst) {
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int g = 0; g < W; g += 8) {
+      const int cnt = W - g < 8 ? W - g : 8;
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i)
+        r[i] = i < cnt ? _mm256_loadu_ps(src + (g + i) * stride + p) : _mm256_setzero_ps();
+      transpose8x8(r);
+      if (cnt == 8) {
+        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + (p + q) * W + g, r[q]);
+      } else {  // the last rows of a W that is not a multiple of 8: store cnt lanes only
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), lanes);
+        for (int q = 0; q < 8; ++q) _mm256_maskstore_ps(dst + (p + q) * W + g, mask, r[q]);
+      }
+    }
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < W; ++i) dst[p * W + i] = src[i * stride + p];
+}
