@@ -221,3 +221,40 @@ def write_json(path: str, payload: dict[str, Any]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def main(
+    module: str,
+    description: str,
+    run_child: Callable[[int, bool], dict[str, Any]],
+    render: Callable[[list[dict[str, Any]]], str],
+    default_threads: str = "2",
+    argv: Sequence[str] | None = None,
+) -> None:
+    """Command line shared by the benchmarks: ``--quick``, ``--json PATH``, ``--threads 1,2``.
+
+    Each thread count runs ``run_child(threads, quick)`` in its own child process (see
+    run_per_thread_count); the parent prints ``render(results)`` and writes the JSON.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="fewer cases and repetitions")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--threads", default=default_threads,
+                        help="comma-separated thread counts")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    counts = [int(t) for t in args.threads.split(",")]
+    if args.child:
+        print(json.dumps(run_child(counts[0], args.quick)))
+        return
+    results = run_per_thread_count(module, counts, ["--quick"] if args.quick else [])
+    print(render(results))
+    if args.json:
+        write_json(args.json, {
+            "benchmark": module,
+            "command": f"python -m {module} " + " ".join(sys.argv[1:]),
+            "machine": machine_info(),
+            "results": results,
+        })

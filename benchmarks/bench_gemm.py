@@ -13,8 +13,6 @@ cannot pass unnoticed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from typing import Any, NamedTuple
 
@@ -151,26 +149,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer shapes and repetitions")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    counts = [int(t) for t in args.threads.split(",")]
-    if args.child:
-        print(json.dumps(run_child(counts[0], args.quick)))
-        return
-    extra = ["--quick"] if args.quick else []
-    results = _timing.run_per_thread_count("benchmarks.bench_gemm", counts, extra)
-    print(table(results))
-    if args.json:
-        _timing.write_json(args.json, {
-            "benchmark": "gemm",
-            "command": "python -m benchmarks.bench_gemm " + " ".join(sys.argv[1:]),
-            "machine": _timing.machine_info(),
-            "results": results,
-        })
+    _timing.main("benchmarks.bench_gemm", __doc__.splitlines()[0], run_child, table, "1,2", argv)
 
 
 if __name__ == "__main__":

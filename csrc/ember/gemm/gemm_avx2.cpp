@@ -25,14 +25,15 @@ namespace {
 struct KernelF32 {
   using T = float;
   static constexpr int MR = 6, NR = 16, MC = 144, KC = 256, NC = 4080;
+  static constexpr int64_t kDirectBMaxM = 8 * MR;  // see gemm_serial
 
   // C[0:ROWS, 0:16] := alpha * A @ B + beta * C with 2*ROWS accumulators (12 for the full
   // tile), 2 registers for the B row and 1 for the broadcast A value: 15 of 16 ymm. The
   // accumulators are named variables, not an array: GCC keeps an array of __m256 on the
   // stack and stores it every iteration (that version ran at half speed).
   template <int ROWS>
-  static void micro_rows(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                         float alpha, float beta) {
+  static void micro_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                         int64_t ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     // Fetch the C tile while the k loop runs (a 16-float row spans two lines unless aligned).
@@ -48,11 +49,11 @@ struct KernelF32 {
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const __m256 b0 = _mm256_load_ps(b);
-      const __m256 b1 = _mm256_load_ps(b + 8);
+      const __m256 b0 = _mm256_loadu_ps(b);
+      const __m256 b1 = _mm256_loadu_ps(b + 8);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
       a += MR;
-      b += NR;
+      b += ldb;
     }
 #undef EMBER_ROW
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -77,15 +78,15 @@ struct KernelF32 {
     if constexpr (ROWS > 5) store(c + 5 * ldc, c50, c51);
   }
 
-  static void micro(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                    float alpha, float beta, int64_t mr) {
+  static void micro(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                    int64_t ldc, float alpha, float beta, int64_t mr) {
     switch (mr) {
-      case 6: micro_rows<6>(kc, a, b, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, c, ldc, alpha, beta); break;
+      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
     }
   }
 
@@ -106,11 +107,12 @@ struct KernelF32 {
 struct KernelF64 {
   using T = double;
   static constexpr int MR = 6, NR = 8, MC = 72, KC = 256, NC = 4080;
+  static constexpr int64_t kDirectBMaxM = 8 * MR;
 
   // Same register plan as the float tile, 4 doubles per ymm.
   template <int ROWS>
-  static void micro_rows(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                         double alpha, double beta) {
+  static void micro_rows(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
+                         int64_t ldc, double alpha, double beta) {
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define EMBER_ROW(I)                                          \
@@ -121,11 +123,11 @@ struct KernelF64 {
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const __m256d b0 = _mm256_load_pd(b);
-      const __m256d b1 = _mm256_load_pd(b + 4);
+      const __m256d b0 = _mm256_loadu_pd(b);
+      const __m256d b1 = _mm256_loadu_pd(b + 4);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
       a += MR;
-      b += NR;
+      b += ldb;
     }
 #undef EMBER_ROW
     const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
@@ -148,15 +150,15 @@ struct KernelF64 {
     if constexpr (ROWS > 5) store(c + 5 * ldc, c50, c51);
   }
 
-  static void micro(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
-                    double alpha, double beta, int64_t mr) {
+  static void micro(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
+                    int64_t ldc, double alpha, double beta, int64_t mr) {
     switch (mr) {
-      case 6: micro_rows<6>(kc, a, b, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, c, ldc, alpha, beta); break;
+      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
     }
   }
 

@@ -38,7 +38,6 @@ struct Zmm<float> {
   using R = __m512;
   static constexpr int kLanes = 16;
   static R zero() { return _mm512_setzero_ps(); }
-  static R load(const float* p) { return _mm512_load_ps(p); }
   static R loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, R x) { _mm512_storeu_ps(p, x); }
   static R set1(float v) { return _mm512_set1_ps(v); }
@@ -51,7 +50,6 @@ struct Zmm<double> {
   using R = __m512d;
   static constexpr int kLanes = 8;
   static R zero() { return _mm512_setzero_pd(); }
-  static R load(const double* p) { return _mm512_load_pd(p); }
   static R loadu(const double* p) { return _mm512_loadu_pd(p); }
   static void storeu(double* p, R x) { _mm512_storeu_pd(p, x); }
   static R set1(double v) { return _mm512_set1_pd(v); }
@@ -66,12 +64,13 @@ struct Kernel {
   using R = typename V::R;
   static constexpr int kW = V::kLanes;
   static constexpr int MR = 14, NR = 2 * kW, MC = MC_, KC = KC_, NC = NC_;
+  static constexpr int64_t kDirectBMaxM = 8 * MR;  // see gemm_serial
 
   // C[0:ROWS, 0:NR] := alpha * A @ B + beta * C. The accumulators are named variables (GCC
   // keeps an array of vectors in memory and reloads it every step).
   template <int ROWS>
-  static void micro_rows(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha,
-                         T beta) {
+  static void micro_rows(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
+                         T alpha, T beta) {
     R c00 = V::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
     R c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     R c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00;
@@ -88,13 +87,13 @@ struct Kernel {
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const R b0 = V::load(b);
-      const R b1 = V::load(b + kW);
+      const R b0 = V::loadu(b);
+      const R b1 = V::loadu(b + kW);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
       EMBER_ROW(6) EMBER_ROW(7) EMBER_ROW(8) EMBER_ROW(9) EMBER_ROW(10) EMBER_ROW(11)
       EMBER_ROW(12) EMBER_ROW(13)
       a += MR;
-      b += NR;
+      b += ldb;
     }
 #undef EMBER_ROW
     const R va = V::set1(alpha), vb = V::set1(beta);
@@ -119,23 +118,23 @@ struct Kernel {
 #undef EMBER_STORE
   }
 
-  static void micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
-                    int64_t mr) {
+  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
+                    T beta, int64_t mr) {
     switch (mr) {
-      case 14: micro_rows<14>(kc, a, b, c, ldc, alpha, beta); break;
-      case 13: micro_rows<13>(kc, a, b, c, ldc, alpha, beta); break;
-      case 12: micro_rows<12>(kc, a, b, c, ldc, alpha, beta); break;
-      case 11: micro_rows<11>(kc, a, b, c, ldc, alpha, beta); break;
-      case 10: micro_rows<10>(kc, a, b, c, ldc, alpha, beta); break;
-      case 9: micro_rows<9>(kc, a, b, c, ldc, alpha, beta); break;
-      case 8: micro_rows<8>(kc, a, b, c, ldc, alpha, beta); break;
-      case 7: micro_rows<7>(kc, a, b, c, ldc, alpha, beta); break;
-      case 6: micro_rows<6>(kc, a, b, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, c, ldc, alpha, beta); break;
+      case 14: micro_rows<14>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 13: micro_rows<13>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 12: micro_rows<12>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 11: micro_rows<11>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 10: micro_rows<10>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 9: micro_rows<9>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 8: micro_rows<8>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 7: micro_rows<7>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
+      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
     }
   }
 

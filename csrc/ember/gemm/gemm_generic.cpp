@@ -20,12 +20,13 @@ template <typename Scalar, int MR_, int NR_, int MC_, int KC_, int NC_>
 struct RefKernel {
   using T = Scalar;
   static constexpr int MR = MR_, NR = NR_, MC = MC_, KC = KC_, NC = NC_;
-  static void micro(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
-                    int64_t mr) {
+  static constexpr int64_t kDirectBMaxM = 8 * MR;
+  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
+                    T beta, int64_t mr) {
     T acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
       const T* ap = a + p * MR;
-      const T* bp = b + p * NR;
+      const T* bp = b + p * ldb;
       for (int i = 0; i < MR; ++i) {
         const T ai = ap[i];
         for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];

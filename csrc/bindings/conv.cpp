@@ -1,0 +1,189 @@
+// ember._C.conv2d_forward / conv2d_backward_input / conv2d_backward_weight.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "bindings/common.h"
+#include "ember/conv/conv2d.h"
+
+namespace ember::bind {
+
+namespace {
+
+using Pair = std::pair<int64_t, int64_t>;
+
+conv::Conv2dShape make_shape(const char* op, int64_t N, int64_t C, int64_t H, int64_t W,
+                             int64_t K, int64_t Cg_w, int64_t R, int64_t S, Pair stride,
+                             Pair padding, Pair dilation, int64_t groups) {
+  check_positive_pair(op, "stride", stride, 1);
+  check_positive_pair(op, "dilation", dilation, 1);
+  check_positive_pair(op, "padding", padding, 0);
+  if (groups < 1) throw py::value_error(std::string(op) + ": groups must be >= 1, got " + std::to_string(groups));
+  if (C % groups != 0 || K % groups != 0) {
+    throw py::value_error(std::string(op) + ": in_channels " + std::to_string(C) +
+                          " and out_channels " + std::to_string(K) +
+                          " must be divisible by groups " + std::to_string(groups));
+  }
+  if (Cg_w * groups != C) {
+    throw py::value_error(std::string(op) + ": input has " + std::to_string(C) +
+                          " channels but weight expects " + std::to_string(Cg_w * groups) +
+                          " (weight in_channels/groups = " + std::to_string(Cg_w) +
+                          ", groups = " + std::to_string(groups) + ")");
+  }
+  conv::Conv2dShape s{N, C, H, W, K, R, S, stride.first, stride.second, padding.first,
+                      padding.second, dilation.first, dilation.second, groups, 0, 0};
+  try {
+    s.finalize();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string(op) + ": " + e.what() + " (input " +
+                          std::to_string(H) + "x" + std::to_string(W) + ", kernel " +
+                          std::to_string(R) + "x" + std::to_string(S) + ", padding (" +
+                          std::to_string(padding.first) + ", " + std::to_string(padding.second) +
+                          "), dilation (" + std::to_string(dilation.first) + ", " +
+                          std::to_string(dilation.second) + "))");
+  }
+  checked_numel(op, {N, K, s.P, s.Q});
+  checked_numel(op, {s.crs(), s.pq()});
+  return s;
+}
+
+py::array conv2d_forward_py(const py::array& x, const py::array& w, const py::object& b,
+                            Pair stride, Pair padding, Pair dilation, int64_t groups) {
+  const char* op = "conv2d";
+  check_float(op, "input", x);
+  check_like(op, "input", x, "input", x, 4);
+  check_like(op, "weight", w, "input", x, 4);
+  const int64_t K = w.shape(0);
+  if (!b.is_none()) {
+    py::array ba = b.cast<py::array>();
+    check_like(op, "bias", ba, "input", x, 1);
+    check_shape(op, "bias", ba, {K});
+  }
+  auto s = make_shape(op, x.shape(0), x.shape(1), x.shape(2), x.shape(3), K, w.shape(1),
+                      w.shape(2), w.shape(3), stride, padding, dilation, groups);
+  py::array y(x.dtype(), std::vector<py::ssize_t>{s.N, s.K, s.P, s.Q});
+  if (has_dtype<float>(x)) {
+    auto xp = static_cast<const float*>(x.data());
+    auto wp = static_cast<const float*>(w.data());
+    auto bp = ptr_or_null<float>(b);
+    auto yp = static_cast<float*>(y.mutable_data());
+    py::gil_scoped_release nogil;
+    conv::conv2d_forward<float>(s, xp, wp, bp, yp);
+  } else {
+    auto xp = static_cast<const double*>(x.data());
+    auto wp = static_cast<const double*>(w.data());
+    auto bp = ptr_or_null<double>(b);
+    auto yp = static_cast<double*>(y.mutable_data());
+    py::gil_scoped_release nogil;
+    conv::conv2d_forward<double>(s, xp, wp, bp, yp);
+  }
+  return y;
+}
+
+py::array conv2d_backward_input_py(const py::array& dy, const py::array& w, Pair input_hw,
+                                   Pair stride, Pair padding, Pair dilation, int64_t groups) {
+  const char* op = "conv2d_backward_input";
+  check_float(op, "grad_output", dy);
+  check_like(op, "grad_output", dy, "grad_output", dy, 4);
+  check_like(op, "weight", w, "grad_output", dy, 4);
+  check_positive_pair(op, "input_size", input_hw, 1);
+  const int64_t C = w.shape(1) * groups;
+  auto s = make_shape(op, dy.shape(0), C, input_hw.first, input_hw.second, w.shape(0),
+                      w.shape(1), w.shape(2), w.shape(3), stride, padding, dilation, groups);
+  check_shape(op, "grad_output", dy, {s.N, s.K, s.P, s.Q});
+  py::array dx(dy.dtype(), std::vector<py::ssize_t>{s.N, s.C, s.H, s.W});
+  if (has_dtype<float>(dy)) {
+    auto gp = static_cast<const float*>(dy.data());
+    auto wp = static_cast<const float*>(w.data());
+    auto dp = static_cast<float*>(dx.mutable_data());
+    py::gil_scoped_release nogil;
+    conv::conv2d_backward_input<float>(s, gp, wp, dp);
+  } else {
+    auto gp = static_cast<const double*>(dy.data());
+    auto wp = static_cast<const double*>(w.data());
+    auto dp = static_cast<double*>(dx.mutable_data());
+    py::gil_scoped_release nogil;
+    conv::conv2d_backward_input<double>(s, gp, wp, dp);
+  }
+  return dx;
+}
+
+py::tuple conv2d_backward_weight_py(const py::array& x, const py::array& dy, Pair kernel,
+                                    Pair stride, Pair padding, Pair dilation, int64_t groups,
+                                    bool bias) {
+  const char* op = "conv2d_backward_weight";
+  check_float(op, "input", x);
+  check_like(op, "input", x, "input", x, 4);
+  check_like(op, "grad_output", dy, "input", x, 4);
+  check_positive_pair(op, "kernel_size", kernel, 1);
+  if (groups < 1 || x.shape(1) % groups != 0) {
+    throw py::value_error(std::string(op) + ": input channels " + std::to_string(x.shape(1)) +
+                          " must be divisible by groups " + std::to_string(groups));
+  }
+  const int64_t K = dy.shape(1);
+  auto s = make_shape(op, x.shape(0), x.shape(1), x.shape(2), x.shape(3), K,
+                      x.shape(1) / groups, kernel.first, kernel.second, stride, padding,
+                      dilation, groups);
+  check_shape(op, "grad_output", dy, {s.N, s.K, s.P, s.Q});
+  py::array dw(x.dtype(), std::vector<py::ssize_t>{s.K, s.Cg(), s.R, s.S});
+  py::object db = py::none();
+  if (bias) db = py::array(x.dtype(), std::vector<py::ssize_t>{s.K});
+  if (has_dtype<float>(x)) {
+    auto xp = static_cast<const float*>(x.data());
+    auto gp = static_cast<const float*>(dy.data());
+    auto wp = static_cast<float*>(dw.mutable_data());
+    float* bp = bias ? static_cast<float*>(db.cast<py::array>().mutable_data()) : nullptr;
+    py::gil_scoped_release nogil;
+    conv::conv2d_backward_weight<float>(s, xp, gp, wp, bp);
+  } else {
+    auto xp = static_cast<const double*>(x.data());
+    auto gp = static_cast<const double*>(dy.data());
+    auto wp = static_cast<double*>(dw.mutable_data());
+    double* bp = bias ? static_cast<double*>(db.cast<py::array>().mutable_data()) : nullptr;
+    py::gil_scoped_release nogil;
+    conv::conv2d_backward_weight<double>(s, xp, gp, wp, bp);
+  }
+  return py::make_tuple(dw, db);
+}
+
+}  // namespace
+
+void register_conv(py::module_& m) {
+  m.def("conv2d_forward", &conv2d_forward_py, py::arg("input"), py::arg("weight"),
+        py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+        py::arg("groups"),
+        "2-D convolution (zero padding), NCHW input, OIHW weight, C-contiguous arrays.");
+  m.def("conv2d_backward_input", &conv2d_backward_input_py, py::arg("grad_output"),
+        py::arg("weight"), py::arg("input_size"), py::arg("stride"), py::arg("padding"),
+        py::arg("dilation"), py::arg("groups"),
+        "Gradient of conv2d with respect to its input (H, W given by input_size).");
+  m.def("conv2d_backward_weight", &conv2d_backward_weight_py, py::arg("input"),
+        py::arg("grad_output"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding"),
+        py::arg("dilation"), py::arg("groups"), py::arg("bias"),
+        "Gradients of conv2d with respect to weight and (if bias) bias: (dw, db or None).");
+  m.def(
+      "set_conv_algo",
+      [](const std::string& name) {
+        if (name == "auto") {
+          conv::set_conv_algo(conv::ConvAlgo::Auto);
+        } else if (name == "im2col") {
+          conv::set_conv_algo(conv::ConvAlgo::Im2col);
+        } else {
+          throw py::value_error("set_conv_algo: argument 'name' must be 'auto' or 'im2col', got '" +
+                                name + "'");
+        }
+      },
+      py::arg("name"),
+      "'auto' (Winograd F(2x2,3x3) for float32 3x3 stride-1 layers with >= 16 channels per "
+      "group, im2col + GEMM otherwise) or 'im2col' (always im2col + GEMM).");
+  m.def(
+      "get_conv_algo",
+      [] { return std::string(conv::get_conv_algo() == conv::ConvAlgo::Auto ? "auto" : "im2col"); },
+      "The convolution algorithm setting.");
+}
+
+}  // namespace ember::bind

@@ -1,0 +1,438 @@
+#include "ember/conv/conv2d.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ember/conv/winograd.h"
+#include "ember/cpu.h"
+#include "ember/gemm/gemm.h"
+#include "ember/scratch.h"
+
+#ifdef EMBER_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace ember::conv {
+
+namespace {
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+// Output columns q in [lo, hi) are those whose input column q*sw - pw + off lies inside
+// [0, W); 0 <= lo <= hi <= Q always (a window may miss the input entirely).
+inline void valid_q(const Conv2dShape& s, int64_t off, int64_t& lo, int64_t& hi) {
+  lo = std::min<int64_t>(s.Q, std::max<int64_t>(0, ceil_div(s.pw - off, s.sw)));
+  hi = std::max<int64_t>(lo, std::min<int64_t>(s.Q, floor_div(s.W - 1 + s.pw - off, s.sw) + 1));
+}
+
+// Columns [j0, j1) of one im2col row (input plane xc, kernel offset (r, ss)): dst[j - j0] is
+// the input value under output position j = p * Q + q, or 0 where the window is in padding.
+// Plain loops rather than memcpy/fill: rows are often short (LeNet: 8 values), and library
+// calls per 8 values made im2col cost 4x the GEMM it feeds.
+template <typename T>
+void im2col_row(const Conv2dShape& s, const T* xc, int64_t r, int64_t ss, int64_t j0,
+                int64_t j1, T* dst) {
+  const int64_t off = ss * s.dw - s.pw;  // input column of output q: q * sw + off
+  int64_t qlo, qhi;
+  valid_q(s, ss * s.dw, qlo, qhi);
+  T* d = dst;
+  if (j0 == 0 && j1 == s.pq()) {  // a whole image (the common case): no clipping per row
+    for (int64_t p = 0; p < s.P; ++p) {
+      const int64_t ih = p * s.sh - s.ph + r * s.dh;
+      int64_t q = 0;
+      if (ih < 0 || ih >= s.H) {
+        for (; q < s.Q; ++q) *d++ = T(0);
+        continue;
+      }
+      const T* src = xc + ih * s.W + off;
+      for (; q < qlo; ++q) *d++ = T(0);
+      if (s.sw == 1) {
+        for (; q < qhi; ++q) *d++ = src[q];
+      } else {
+        for (; q < qhi; ++q) *d++ = src[q * s.sw];
+      }
+      for (; q < s.Q; ++q) *d++ = T(0);
+    }
+    return;
+  }
+  int64_t p = j0 / s.Q;
+  for (int64_t a = j0 - p * s.Q; p * s.Q < j1; ++p, a = 0) {
+    const int64_t b = std::min(s.Q, j1 - p * s.Q);  // q range [a, b) of row p in the block
+    const int64_t ih = p * s.sh - s.ph + r * s.dh;
+    int64_t q = a;
+    if (ih < 0 || ih >= s.H) {
+      for (; q < b; ++q) *d++ = T(0);
+      continue;
+    }
+    const int64_t lo = std::min(std::max(qlo, a), b), hi = std::max(lo, std::min(qhi, b));
+    const T* src = xc + ih * s.W + off;
+    for (; q < lo; ++q) *d++ = T(0);
+    if (s.sw == 1) {
+      for (; q < hi; ++q) *d++ = src[q];
+    } else {
+      for (; q < hi; ++q) *d++ = src[q * s.sw];
+    }
+    for (; q < b; ++q) *d++ = T(0);
+  }
+}
+
+// Adjoint of im2col_row: adds the block's values back into the input plane dxc.
+template <typename T>
+void col2im_row(const Conv2dShape& s, const T* src, int64_t r, int64_t ss, int64_t j0,
+                int64_t j1, T* dxc) {
+  const int64_t off = ss * s.dw;
+  int64_t qlo, qhi;
+  valid_q(s, off, qlo, qhi);
+  for (int64_t p = j0 / s.Q; p * s.Q < j1; ++p) {
+    const int64_t a = std::max(j0, p * s.Q) - p * s.Q;
+    const int64_t b = std::min(j1, (p + 1) * s.Q) - p * s.Q;
+    const int64_t ih = p * s.sh - s.ph + r * s.dh;
+    if (ih < 0 || ih >= s.H) continue;
+    const T* sp = src + (p * s.Q + a - j0);  // sp[q - a]: output column q
+    const int64_t lo = std::min(std::max(qlo, a), b), hi = std::max(lo, std::min(qhi, b));
+    T* drow = dxc + ih * s.W;
+    if (s.sw == 1) {
+      T* d = drow + (lo - s.pw + off);
+      const T* v = sp + (lo - a);
+      for (int64_t q = 0; q < hi - lo; ++q) d[q] += v[q];
+    } else {
+      for (int64_t q = lo; q < hi; ++q) drow[q * s.sw - s.pw + off] += sp[q - a];
+    }
+  }
+}
+
+// Columns [t0, t1) of the im2col matrix of group g over the whole batch, where column
+// t = n * P*Q + j is output position j of image n: col is crs x (t1 - t0), row-major with
+// leading dimension ld. Rows are split across `nthreads` (1 = serial).
+template <typename T>
+void im2col_block(const Conv2dShape& s, const T* x, int64_t g, int64_t t0, int64_t t1,
+                  T* col, int64_t ld, int nthreads) {
+  const int64_t rows = s.crs(), RS = s.R * s.S, pq = s.pq(), HW = s.H * s.W;
+  const int64_t n_first = t0 / pq, j_first = t0 - n_first * pq;
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+#endif
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t c = row / RS, r = (row % RS) / s.S, ss = row % s.S;
+    T* dst = col + row * ld;
+    for (int64_t n = n_first, j0 = j_first; n * pq < t1; ++n, j0 = 0) {
+      const int64_t j1 = std::min(pq, t1 - n * pq);
+      im2col_row(s, x + (n * s.C + g * s.Cg() + c) * HW, r, ss, j0, j1, dst);
+      dst += j1 - j0;
+    }
+  }
+  (void)nthreads;
+}
+
+// dx += col2im of columns [t0, t1) of group g (the adjoint of im2col_block). Channels are
+// split across threads: each channel's rows touch only that channel's planes.
+template <typename T>
+void col2im_block(const Conv2dShape& s, const T* col, int64_t ld, int64_t g, int64_t t0,
+                  int64_t t1, T* dx, int nthreads) {
+  const int64_t RS = s.R * s.S, pq = s.pq(), HW = s.H * s.W;
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+#endif
+  for (int64_t c = 0; c < s.Cg(); ++c) {
+    for (int64_t rs = 0; rs < RS; ++rs) {
+      const T* src = col + (c * RS + rs) * ld;
+      for (int64_t t = t0; t < t1;) {
+        const int64_t n = t / pq, j0 = t - n * pq, j1 = std::min(pq, t1 - n * pq);
+        T* dxc = dx + ((n * s.C + g * s.Cg() + c) * HW);
+        col2im_row(s, src + (t - t0), rs / s.S, rs % s.S, j0, j1, dxc);
+        t += j1 - j0;
+      }
+    }
+  }
+  (void)nthreads;
+}
+
+// Calls f(z_row, block_row, len) for each (k, image segment) of the columns [t0, t1) of
+// group g: z_row points into the NCHW tensor z (y or dy), block_row into a Kg x (t1 - t0)
+// block matrix with leading dimension ld.
+template <typename T, typename Z, typename F>
+void for_block_rows(const Conv2dShape& s, Z* z, int64_t g, int64_t t0, int64_t t1, T* blk,
+                    int64_t ld, F&& f) {
+  const int64_t pq = s.pq(), Kg = s.Kg();
+  for (int64_t t = t0; t < t1;) {
+    const int64_t n = t / pq, j0 = t - n * pq, j1 = std::min(pq, t1 - n * pq);
+    for (int64_t k = 0; k < Kg; ++k)
+      f(z + (n * s.K + g * Kg + k) * pq + j0, blk + k * ld + (t - t0), j1 - j0);
+    t += j1 - j0;
+  }
+}
+
+// Gather the rows of a block spanning several images into a dense block matrix.
+template <typename T>
+void gather_block(const Conv2dShape& s, const T* z, int64_t g, int64_t t0, int64_t t1,
+                  T* blk, int64_t ld) {
+  for_block_rows(s, z, g, t0, t1, blk, ld, [](const T* zr, T* br, int64_t len) {
+    std::memcpy(br, zr, sizeof(T) * len);
+  });
+}
+
+// Scatter a dense block matrix back into the tensor (overwriting, or adding).
+template <typename T>
+void scatter_block(const Conv2dShape& s, T* z, int64_t g, int64_t t0, int64_t t1,
+                   const T* blk, int64_t ld, bool accumulate) {
+  for_block_rows(s, z, g, t0, t1, blk, ld, [accumulate](T* zr, const T* br, int64_t len) {
+    if (accumulate) {
+      for (int64_t i = 0; i < len; ++i) zr[i] += br[i];
+    } else {
+      std::memcpy(zr, br, sizeof(T) * len);
+    }
+  });
+}
+
+// Columns (output positions over the batch) per block: about 1 MiB of im2col columns, so
+// that a block written by im2col is still in L2 when the GEMM reads it (or col2im reads it
+// back). A whole image's column matrix (576 x 1024 floats = 2.4 MB for a 64-channel 3x3
+// layer at 32x32) would round-trip through L3 between im2col and the GEMM. Small images are
+// batched into one block (LeNet's second layer: 27 images of 8x8 per block), so that their
+// GEMM is large enough to run near peak instead of one tiny product per image.
+template <typename T>
+int64_t column_block(const Conv2dShape& s) {
+  const int64_t target = (int64_t(1) << 20) / (static_cast<int64_t>(sizeof(T)) * s.crs());
+  return std::max<int64_t>(128, target / 32 * 32);
+}
+
+// Runs body(n0, n1, nt) over image ranges: with several threads and at least as many images,
+// each thread takes a contiguous range of whole images and runs single-threaded (no two
+// threads ever write the same image, so col2im needs no locks); otherwise one range holds
+// the whole batch and the GEMMs and im2col inside it use every thread.
+template <typename F>
+void for_each_range(int64_t N, F&& body) {
+  const int nt = get_num_threads();
+  if (nt > 1 && N >= nt) {
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+#endif
+    for (int t = 0; t < nt; ++t) body(N * t / nt, N * (t + 1) / nt, 1, t);
+  } else {
+    body(0, N, nt, 0);
+  }
+}
+
+// A block [t0, t1) lies inside one image when its first and last columns share n; then its
+// rows of y / dy are a plain strided matrix (row stride P*Q) and need no gather or scatter.
+inline bool one_image(int64_t pq, int64_t t0, int64_t t1) { return t0 / pq == (t1 - 1) / pq; }
+
+std::atomic<int>& algo_slot() {
+  static std::atomic<int> slot{[] {
+    const char* env = std::getenv("EMBER_CONV_ALGO");
+    return env != nullptr && std::strcmp(env, "im2col") == 0 ? static_cast<int>(ConvAlgo::Im2col)
+                                                              : static_cast<int>(ConvAlgo::Auto);
+  }()};
+  return slot;
+}
+
+template <typename T>
+bool use_winograd(const Conv2dShape& s) {
+  return std::is_same_v<T, float> && get_conv_algo() == ConvAlgo::Auto && winograd_applicable(s);
+}
+
+}  // namespace
+
+void set_conv_algo(ConvAlgo algo) { algo_slot().store(static_cast<int>(algo)); }
+ConvAlgo get_conv_algo() { return static_cast<ConvAlgo>(algo_slot().load()); }
+
+void Conv2dShape::finalize() {
+  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (N < 0 || C <= 0 || H <= 0 || W <= 0 || K <= 0 || R <= 0 || S <= 0)
+    bad("sizes must be positive (batch may be 0)");
+  if (sh <= 0 || sw <= 0) bad("stride must be positive");
+  if (dh <= 0 || dw <= 0) bad("dilation must be positive");
+  if (ph < 0 || pw < 0) bad("padding must be non-negative");
+  if (groups <= 0 || C % groups || K % groups) bad("channels must be divisible by groups");
+  const int64_t eh = dh * (R - 1) + 1, ew = dw * (S - 1) + 1;
+  if (H + 2 * ph < eh || W + 2 * pw < ew) bad("kernel larger than the padded input");
+  P = (H + 2 * ph - eh) / sh + 1;
+  Q = (W + 2 * pw - ew) / sw + 1;
+}
+
+template <typename T>
+void im2col(const Conv2dShape& s, const T* x, T* col) {
+  Conv2dShape one = s;
+  one.N = 1;
+  one.C = s.Cg();
+  one.K = s.Kg();
+  one.groups = 1;
+  im2col_block(one, x, 0, 0, s.pq(), col, s.pq(), 1);
+}
+
+template <typename T>
+void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
+  Conv2dShape one = s;
+  one.N = 1;
+  one.C = s.Cg();
+  one.K = s.Kg();
+  one.groups = 1;
+  col2im_block(one, col, s.pq(), 0, 0, s.pq(), dx, 1);
+}
+
+template <typename T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_winograd<T>(s)) return winograd_forward(s, x, w, b, y);
+  }
+  const int64_t Kg = s.Kg(), crs = s.crs(), pq = s.pq(), blk = column_block<T>(s);
+  const bool pointwise = s.is_pointwise();
+  for_each_range(s.N, [&](int64_t n0, int64_t n1, int nt, int) {
+    if (n1 <= n0) return;
+    if (b != nullptr) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = 0; k < s.K; ++k)
+          std::fill(y + (n * s.K + k) * pq, y + (n * s.K + k + 1) * pq, b[k]);
+    }
+    const T beta = b != nullptr ? T(1) : T(0);
+    T* col = scratch<T>(0, static_cast<size_t>(crs * blk));
+    T* cbuf = scratch<T>(1, static_cast<size_t>(Kg * blk));
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const T* wg = w + g * Kg * crs;
+      for (int64_t t0 = n0 * pq; t0 < n1 * pq; t0 += blk) {
+        const int64_t t1 = std::min(n1 * pq, t0 + blk), nb = t1 - t0;
+        const bool single = one_image(pq, t0, t1);
+        const int64_t n = t0 / pq, j0 = t0 - n * pq;
+        const T* B = col;
+        int64_t ldb = nb;
+        if (pointwise && single) {  // the input is the column matrix
+          B = x + (n * s.C + g * s.Cg()) * pq + j0;
+          ldb = pq;
+        } else {
+          im2col_block(s, x, g, t0, t1, col, nb, nt);
+        }
+        if (single) {  // y_g[n][:, j0:j0+nb] (+)= w_g @ col
+          gemm::gemm_strided_threads<T>(Kg, nb, crs, T(1), wg, crs, 1, B, ldb, 1, beta,
+                                        y + (n * s.K + g * Kg) * pq + j0, pq, nt);
+        } else {  // a block of several images: multiply into cbuf, then scatter
+          gemm::gemm_strided_threads<T>(Kg, nb, crs, T(1), wg, crs, 1, B, ldb, 1, T(0), cbuf,
+                                        nb, nt);
+          scatter_block(s, y, g, t0, t1, cbuf, nb, b != nullptr);
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_winograd<T>(s)) return winograd_backward_input(s, dy, w, dx);
+  }
+  const int64_t Kg = s.Kg(), crs = s.crs(), pq = s.pq(), HW = s.H * s.W;
+  const int64_t blk = column_block<T>(s);
+  const bool pointwise = s.is_pointwise();
+  for_each_range(s.N, [&](int64_t n0, int64_t n1, int nt, int) {
+    if (n1 <= n0) return;
+    std::fill(dx + n0 * s.C * HW, dx + n1 * s.C * HW, T(0));
+    T* col = scratch<T>(0, static_cast<size_t>(crs * blk));
+    T* dybuf = scratch<T>(1, static_cast<size_t>(Kg * blk));
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const T* wg = w + g * Kg * crs;
+      for (int64_t t0 = n0 * pq; t0 < n1 * pq; t0 += blk) {
+        const int64_t t1 = std::min(n1 * pq, t0 + blk), nb = t1 - t0;
+        const bool single = one_image(pq, t0, t1);
+        const int64_t n = t0 / pq, j0 = t0 - n * pq;
+        const T* B = dy + (n * s.K + g * Kg) * pq + j0;
+        int64_t ldb = pq;
+        if (!single) {
+          gather_block(s, dy, g, t0, t1, dybuf, nb);
+          B = dybuf;
+          ldb = nb;
+        }
+        // dcol (crs x nb) = w_g^T (crs x Kg) @ dy block (Kg x nb); w_g is Kg x crs row-major.
+        if (pointwise && single) {  // dcol is dx itself
+          gemm::gemm_strided_threads<T>(crs, nb, Kg, T(1), wg, 1, crs, B, ldb, 1, T(0),
+                                        dx + (n * s.C + g * s.Cg()) * pq + j0, pq, nt);
+          continue;
+        }
+        gemm::gemm_strided_threads<T>(crs, nb, Kg, T(1), wg, 1, crs, B, ldb, 1, T(0), col, nb,
+                                      nt);
+        col2im_block(s, col, nb, g, t0, t1, dx, nt);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
+  const int64_t Kg = s.Kg(), crs = s.crs(), pq = s.pq(), blk = column_block<T>(s);
+  const int64_t wsize = s.K * crs;
+  const bool pointwise = s.is_pointwise();
+  const int nt = get_num_threads();
+  const bool split = nt > 1 && s.N >= nt;
+  // Per-thread partial sums when threads split the batch; thread 0 writes into dw directly.
+  std::vector<T> partial(split ? static_cast<size_t>((nt - 1) * (wsize + s.K)) : 0, T(0));
+  std::fill(dw, dw + wsize, T(0));
+  if (db != nullptr) std::fill(db, db + s.K, T(0));
+
+  for_each_range(s.N, [&](int64_t n0, int64_t n1, int gemm_nt, int tid) {
+    if (n1 <= n0) return;
+    T* dw_t = tid == 0 ? dw : partial.data() + (tid - 1) * (wsize + s.K);
+    T* db_t = db == nullptr ? nullptr : (tid == 0 ? db : dw_t + wsize);
+    T* col = scratch<T>(0, static_cast<size_t>(crs * blk));
+    T* dybuf = scratch<T>(1, static_cast<size_t>(Kg * blk));
+    for (int64_t g = 0; g < s.groups; ++g) {
+      for (int64_t t0 = n0 * pq; t0 < n1 * pq; t0 += blk) {
+        const int64_t t1 = std::min(n1 * pq, t0 + blk), nb = t1 - t0;
+        const bool single = one_image(pq, t0, t1);
+        const int64_t n = t0 / pq, j0 = t0 - n * pq;
+        const T* A = dy + (n * s.K + g * Kg) * pq + j0;
+        int64_t lda = pq;
+        if (!single) {
+          gather_block(s, dy, g, t0, t1, dybuf, nb);
+          A = dybuf;
+          lda = nb;
+        }
+        const T* B = col;
+        int64_t ldb = nb;
+        if (pointwise && single) {
+          B = x + (n * s.C + g * s.Cg()) * pq + j0;
+          ldb = pq;
+        } else {
+          im2col_block(s, x, g, t0, t1, col, nb, gemm_nt);
+        }
+        // dw_g (Kg x crs) += dy block (Kg x nb) @ col^T (nb x crs)
+        gemm::gemm_strided_threads<T>(Kg, crs, nb, T(1), A, lda, 1, B, 1, ldb, T(1),
+                                      dw_t + g * Kg * crs, crs, gemm_nt);
+      }
+    }
+    if (db_t != nullptr) {
+      for (int64_t n = n0; n < n1; ++n) {
+        for (int64_t k = 0; k < s.K; ++k) {
+          const T* row = dy + (n * s.K + k) * pq;
+          T acc = 0;
+          for (int64_t i = 0; i < pq; ++i) acc += row[i];
+          db_t[k] += acc;
+        }
+      }
+    }
+  });
+  if (split) {
+    for (int t = 1; t < nt; ++t) {
+      const T* src = partial.data() + (t - 1) * (wsize + s.K);
+      for (int64_t i = 0; i < wsize; ++i) dw[i] += src[i];
+      if (db != nullptr)
+        for (int64_t k = 0; k < s.K; ++k) db[k] += src[wsize + k];
+    }
+  }
+}
+
+#define EMBER_CONV_INSTANTIATE(T)                                                           \
+  template void im2col<T>(const Conv2dShape&, const T*, T*);                               \
+  template void col2im_add<T>(const Conv2dShape&, const T*, T*);                           \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);   \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);      \
+  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
+EMBER_CONV_INSTANTIATE(float)
+EMBER_CONV_INSTANTIATE(double)
+#undef EMBER_CONV_INSTANTIATE
+
+}  // namespace ember::conv

@@ -1,0 +1,98 @@
+#include "ember/pool/pool2d.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "ember/cpu.h"
+#include "ember/isa_dispatch.h"
+
+namespace ember::pool {
+
+namespace generic {
+#include "ember/pool/pool2d_impl.inc"
+}  // namespace generic
+
+namespace {
+inline int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+}  // namespace
+
+
+int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  const int64_t span = in + 2 * p - d * (k - 1) - 1;
+  int64_t out = (ceil_mode ? -div_floor(-span, s) : div_floor(span, s)) + 1;
+  // With ceil_mode the last window must start inside the input or the left padding.
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
+void Pool2dShape::finalize(const char* op) {
+  auto bad = [op](const std::string& m) { throw std::invalid_argument(std::string(op) + ": " + m); };
+  if (N < 0 || C <= 0 || H <= 0 || W <= 0) bad("input sizes must be positive (batch may be 0)");
+  if (kh <= 0 || kw <= 0) bad("kernel_size must be positive");
+  if (sh <= 0 || sw <= 0) bad("stride must be positive");
+  if (dh <= 0 || dw <= 0) bad("dilation must be positive");
+  if (ph < 0 || pw < 0) bad("padding must be non-negative");
+  if (2 * ph > dh * (kh - 1) + 1 || 2 * pw > dw * (kw - 1) + 1)
+    bad("padding must be at most half of the (dilated) kernel size");
+  P = pooled_size(H, kh, sh, ph, dh, ceil_mode);
+  Q = pooled_size(W, kw, sw, pw, dw, ceil_mode);
+  if (P <= 0 || Q <= 0) bad("output size would be empty (kernel larger than the padded input)");
+}
+
+// Public entry points: the active ISA's copy of each kernel.
+template <typename T>
+void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
+  EMBER_ISA_DISPATCH(max_pool2d_forward<T>(s, x, y, idx))
+}
+template <typename T>
+void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int64_t* idx, T* dx) {
+  EMBER_ISA_DISPATCH(max_pool2d_backward<T>(s, dy, idx, dx))
+}
+template <typename T>
+void avg_pool2d_forward(const Pool2dShape& s, bool include_pad, const T* x, T* y) {
+  EMBER_ISA_DISPATCH(avg_pool2d_forward<T>(s, include_pad, x, y))
+}
+template <typename T>
+void avg_pool2d_backward(const Pool2dShape& s, bool include_pad, const T* dy, T* dx) {
+  EMBER_ISA_DISPATCH(avg_pool2d_backward<T>(s, include_pad, dy, dx))
+}
+template <typename T>
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                                 const T* x, T* y) {
+  EMBER_ISA_DISPATCH(adaptive_avg_pool2d_forward<T>(planes, H, W, P, Q, x, y))
+}
+template <typename T>
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                                  const T* dy, T* dx) {
+  EMBER_ISA_DISPATCH(adaptive_avg_pool2d_backward<T>(planes, H, W, P, Q, dy, dx))
+}
+template <typename T>
+void adaptive_max_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                                 const T* x, T* y, int64_t* idx) {
+  EMBER_ISA_DISPATCH(adaptive_max_pool2d_forward<T>(planes, H, W, P, Q, x, y, idx))
+}
+template <typename T>
+void index_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy,
+                         const int64_t* idx, T* dx) {
+  EMBER_ISA_DISPATCH(index_pool_backward<T>(planes, in_plane, out_plane, dy, idx, dx))
+}
+
+#define EMBER_POOL_INSTANTIATE(T)                                                              \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int64_t*);            \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int64_t*, T*);     \
+  template void avg_pool2d_forward<T>(const Pool2dShape&, bool, const T*, T*);                \
+  template void avg_pool2d_backward<T>(const Pool2dShape&, bool, const T*, T*);               \
+  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                               const T*, T*);                                 \
+  template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                                const T*, T*);                                \
+  template void adaptive_max_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t,   \
+                                               const T*, T*, int64_t*);                       \
+  template void index_pool_backward<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);
+EMBER_POOL_INSTANTIATE(float)
+EMBER_POOL_INSTANTIATE(double)
+#undef EMBER_POOL_INSTANTIATE
+
+}  // namespace ember::pool

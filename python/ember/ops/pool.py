@@ -1,0 +1,187 @@
+"""Pooling on ember's C++ kernels: max (indices), average, adaptive average/max, max-unpool."""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from ember import _C
+from ember.autograd.function import Function
+from ember.ops._args import check_float, check_ndim, pair
+from ember.ops.shape import squeeze, unsqueeze
+from ember.tensor import Tensor
+
+
+def _c(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a)
+
+
+class IndexPool(Function):
+    """Max-type pooling whose result and argmax indices were computed by the caller;
+    backward scatters the gradient to those indices."""
+
+    @staticmethod
+    def forward(ctx, x, y, idx):
+        ctx.idx = idx
+        ctx.in_hw = x.shape[2:]
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return _C.pool2d_index_backward(_c(g), ctx.idx, ctx.in_hw), None, None
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad):
+        ctx.args = (x.shape[2:], kernel, stride, padding, ceil_mode, count_include_pad)
+        return _C.avg_pool2d_forward(_c(x), kernel, stride, padding, ceil_mode,
+                                     count_include_pad)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_C.avg_pool2d_backward(_c(g), *ctx.args),) + (None,) * 5
+
+
+class AdaptiveAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, out_hw):
+        ctx.in_hw = x.shape[2:]
+        return _C.adaptive_avg_pool2d_forward(_c(x), out_hw)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _C.adaptive_avg_pool2d_backward(_c(g), ctx.in_hw), None
+
+
+def _batched(op: str, x: Tensor) -> bool:
+    check_float(op, x)
+    check_ndim(op, x, (3, 4), "N, C, H, W or C, H, W")
+    if x.ndim == 4 and x.shape[0] == 0:
+        raise ValueError(f"{op}: the batch is empty (input shape {tuple(x.shape)})")
+    if 0 in x.shape:
+        raise ValueError(f"{op}: input has an empty dimension (shape {tuple(x.shape)})")
+    return x.ndim == 4
+
+
+def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                   dilation: Any, ceil_mode: bool) -> Tuple[Tuple[int, int], ...]:
+    k = pair(op, "kernel_size", kernel_size, 1)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
+        else pair(op, "stride", stride, 1)
+    p = pair(op, "padding", padding, 0)
+    d = pair(op, "dilation", dilation, 1)
+    for i in range(2):
+        eff = d[i] * (k[i] - 1) + 1
+        if 2 * p[i] > eff:
+            raise ValueError(f"{op}: padding {p} must be at most half of the kernel size {k} "
+                             f"(dilation {d})")
+        if x.shape[-2 + i] + 2 * p[i] < eff:
+            raise ValueError(f"{op}: kernel {k} (dilation {d}) is larger than the padded input "
+                             f"{tuple(x.shape[-2:])} with padding {p}")
+    return k, s, p, d
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling; stride defaults to kernel_size. With ``return_indices`` also returns
+    the flat h * W + w position of each maximum (int64), as PyTorch."""
+    op = "max_pool2d"
+    if not _batched(op, input):
+        out = max_pool2d(unsqueeze(input, 0), kernel_size, stride, padding, dilation,
+                         ceil_mode, return_indices)
+        if return_indices:
+            return squeeze(out[0], 0), squeeze(out[1], 0)
+        return squeeze(out, 0)
+    k, s, p, d = _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode)
+    y, idx = _C.max_pool2d_forward(_c(input.data), k, s, p, d, bool(ceil_mode))
+    out = IndexPool.apply(input, y, idx)
+    return (out, Tensor._wrap(idx)) if return_indices else out
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: Optional[int] = None) -> Tensor:
+    """2-D average pooling; stride defaults to kernel_size."""
+    op = "avg_pool2d"
+    if divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
+    if not _batched(op, input):
+        return squeeze(avg_pool2d(unsqueeze(input, 0), kernel_size, stride, padding, ceil_mode,
+                                  count_include_pad), 0)
+    k, s, p, _ = _pool_geometry(op, input, kernel_size, stride, padding, 1, ceil_mode)
+    return AvgPool2d.apply(input, k, s, p, bool(ceil_mode), bool(count_include_pad))
+
+
+def _adaptive_size(op: str, x: Tensor, output_size: Any) -> Tuple[int, int]:
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (output_size, output_size)
+    if not isinstance(output_size, (list, tuple)) or len(output_size) != 2:
+        raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
+    if min(out) < 1:
+        raise ValueError(f"{op}: output_size must be positive, got {output_size}")
+    return out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to a fixed output size (None keeps that input dimension)."""
+    op = "adaptive_avg_pool2d"
+    if not _batched(op, input):
+        return squeeze(adaptive_avg_pool2d(unsqueeze(input, 0), output_size), 0)
+    return AdaptiveAvgPool2d.apply(input, _adaptive_size(op, input, output_size))
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False):
+    """Max pooling to a fixed output size; optionally also the argmax indices."""
+    op = "adaptive_max_pool2d"
+    if not _batched(op, input):
+        out = adaptive_max_pool2d(unsqueeze(input, 0), output_size, return_indices)
+        if return_indices:
+            return squeeze(out[0], 0), squeeze(out[1], 0)
+        return squeeze(out, 0)
+    size = _adaptive_size(op, input, output_size)
+    y, idx = _C.adaptive_max_pool2d_forward(_c(input.data), size)
+    out = IndexPool.apply(input, y, idx)
+    return (out, Tensor._wrap(idx)) if return_indices else out
+
+
+class MaxUnpool2d(Function):
+    @staticmethod
+    def forward(ctx, x, idx, out_hw):
+        n, c = x.shape[:2]
+        flat = np.zeros((n, c, out_hw[0] * out_hw[1]), dtype=x.dtype)
+        idx2 = idx.reshape(n, c, -1)
+        np.put_along_axis(flat, idx2, x.reshape(n, c, -1), axis=2)
+        ctx.idx2 = idx2
+        ctx.shape = x.shape
+        return flat.reshape(n, c, *out_hw)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, c = ctx.shape[:2]
+        gx = np.take_along_axis(g.reshape(n, c, -1), ctx.idx2, axis=2).reshape(ctx.shape)
+        return gx, None, None
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Optional[Any] = None) -> Tensor:
+    """Partial inverse of max_pool2d: values placed at ``indices``, zeros elsewhere."""
+    op = "max_unpool2d"
+    check_ndim(op, input, (4,), "N, C, H, W")
+    k = pair(op, "kernel_size", kernel_size, 1)
+    s = k if stride is None else pair(op, "stride", stride, 1)
+    p = pair(op, "padding", padding, 0)
+    if output_size is None:
+        out_hw = tuple((input.shape[2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(2))
+    else:
+        out_hw = tuple(int(v) for v in tuple(output_size)[-2:])
+    if tuple(indices.shape) != tuple(input.shape) or indices.dtype != np.int64:
+        raise ValueError(f"{op}: indices must be int64 with the input's shape "
+                         f"{tuple(input.shape)}, got {indices.dtype} {tuple(indices.shape)}")
+    idx = indices.data
+    if idx.size and (idx.min() < 0 or idx.max() >= out_hw[0] * out_hw[1]):
+        raise ValueError(f"{op}: indices out of range for output size {out_hw}")
+    return MaxUnpool2d.apply(input, idx, out_hw)
+
+

@@ -1,0 +1,133 @@
+"""The convolution algorithms against each other and a float64 reference: Winograd F(2x2,3x3)
+(float32, 3x3 stride-1 layers with 16..128 channels per group), im2col + GEMM with column
+blocks that split images or span several of them, on 1 and 2 threads."""
+import numpy as np
+import pytest
+
+import cnn_reference as ref
+import ember
+from ember import _C
+
+ARGS = ((1, 1), (1, 1), (1, 1), 1)
+
+
+@pytest.fixture
+def algo():
+    """Restore the automatic algorithm choice and thread count after the test."""
+    before_threads = ember.get_num_threads()
+    yield _C.set_conv_algo
+    _C.set_conv_algo("auto")
+    ember.set_num_threads(before_threads)
+
+
+def reference(x, w, b, stride, padding, groups):
+    """float64 conv2d (NumPy, tests/ops/cnn_reference.py), the test's oracle."""
+    return ref.conv2d(x.astype(np.float64), w.astype(np.float64),
+                      None if b is None else b.astype(np.float64), stride, padding, (1, 1),
+                      groups)
+
+
+def grads_reference(x, w, dy, stride, padding, groups):
+    """(dx, dw) in float64: dx is the transposed convolution of dy, dw sums dy times the input
+    windows (NumPy einsum over the zero-padded input)."""
+    x, w, dy = x.astype(np.float64), w.astype(np.float64), dy.astype(np.float64)
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, wd = x.shape
+    k, cg, r, s = w.shape
+    p, q = dy.shape[2:]
+    out_pad = (h - ((p - 1) * sh - 2 * ph + r), wd - ((q - 1) * sw - 2 * pw + s))
+    dx = ref.conv_transpose2d(dy, w, None, stride, padding, out_pad, groups)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dw = np.zeros_like(w)
+    kg = k // groups
+    for g in range(groups):
+        for i in range(r):
+            for j in range(s):
+                win = xp[:, g * cg:(g + 1) * cg, i:i + sh * (p - 1) + 1:sh,
+                         j:j + sw * (q - 1) + 1:sw]
+                dw[g * kg:(g + 1) * kg, :, i, j] = np.einsum(
+                    "nkpq,ncpq->kc", dy[:, g * kg:(g + 1) * kg], win)
+    return dx, dw
+
+
+# (N, C, H, W, K, padding, groups): Winograd-eligible layers, odd sizes, every padding it
+# accepts, groups, an image smaller than a tile, several tile blocks per image.
+WINOGRAD = [
+    (2, 16, 8, 8, 16, 1, 1),
+    (3, 32, 7, 9, 16, 0, 1),
+    (2, 16, 9, 5, 32, 2, 1),
+    (4, 64, 10, 10, 32, 1, 2),
+    (1, 16, 1, 1, 16, 1, 1),
+    (3, 16, 2, 3, 16, 2, 1),
+    (2, 64, 40, 37, 64, 1, 1),  # several blocks of tile rows per image
+    (5, 128, 12, 12, 128, 1, 1),
+]
+
+
+@pytest.mark.parametrize("cfg", WINOGRAD, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_winograd_matches_reference(cfg, threads, algo):
+    n, c, h, w_, k, p, g = cfg
+    ember.set_num_threads(threads)
+    rng = np.random.default_rng(sum(cfg))
+    x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
+    w = (rng.standard_normal((k, c // g, 3, 3)) / np.sqrt(9 * c / g)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    args = ((1, 1), (p, p), (1, 1), g)
+    y = _C.conv2d_forward(x, w, b, *args)
+    want = reference(x, w, b, (1, 1), (p, p), g)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(),
+                               err_msg=f"winograd forward {cfg} threads={threads}")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = _C.conv2d_backward_input(dy, w, (h, w_), *args)
+    want_dx, _ = grads_reference(x, w, dy, (1, 1), (p, p), g)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-4 * np.abs(want_dx).max(),
+                               err_msg=f"winograd backward-input {cfg} threads={threads}")
+    algo("im2col")  # the other algorithm agrees too
+    np.testing.assert_allclose(_C.conv2d_forward(x, w, b, *args), y, rtol=1e-4,
+                               atol=1e-4 * np.abs(want).max())
+
+
+# im2col column blocks: small images batched into one block (LeNet-like), large images split
+# across blocks mid-row, strided and padded windows, several groups, 1 and 2 threads.
+IM2COL = [
+    (64, 6, 12, 12, 16, 5, 1, 0, 1),
+    (7, 3, 28, 28, 6, 5, 1, 2, 1),
+    (2, 64, 33, 31, 8, 3, 2, 1, 1),
+    (3, 8, 45, 45, 16, 3, 1, 1, 2),
+    (1, 256, 9, 9, 32, 3, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("cfg", IM2COL, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_im2col_blocks_match_reference(cfg, threads, algo):
+    n, c, h, k, r, s, stride, p, g = cfg[0], cfg[1], cfg[2], cfg[4], cfg[5], cfg[5], cfg[6], \
+        cfg[7], cfg[8]
+    ember.set_num_threads(threads)
+    algo("im2col")
+    rng = np.random.default_rng(n * c + k)
+    x = rng.standard_normal((n, c, h, cfg[3])).astype(np.float32)
+    w = (rng.standard_normal((k, c // g, r, s)) / np.sqrt(r * s * c / g)).astype(np.float32)
+    args = ((stride, stride), (p, p), (1, 1), g)
+    y = _C.conv2d_forward(x, w, None, *args)
+    want = reference(x, w, None, (stride, stride), (p, p), g)
+    tol = dict(rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    np.testing.assert_allclose(y, want, err_msg=f"forward {cfg}", **tol)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    want_dx, want_dw = grads_reference(x, w, dy, (stride, stride), (p, p), g)
+    dx = _C.conv2d_backward_input(dy, w, x.shape[2:], *args)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-4 * np.abs(want_dx).max(),
+                               err_msg=f"backward-input {cfg}")
+    dw, db = _C.conv2d_backward_weight(x, dy, w.shape[2:], *args, True)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-4, atol=1e-4 * np.abs(want_dw).max(),
+                               err_msg=f"backward-weight {cfg}")
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-4,
+                               atol=1e-3)
+
+
+def test_set_conv_algo_rejects_unknown():
+    with pytest.raises(ValueError, match="set_conv_algo: argument 'name' must be 'auto' or "
+                                         "'im2col', got 'fft'"):
+        _C.set_conv_algo("fft")
+    assert _C.get_conv_algo() == "auto"
