@@ -9,6 +9,7 @@ void register_gemm(py::module_& m);
 void register_conv(py::module_& m);
 void register_pool(py::module_& m);
 void register_norm(py::module_& m);
+void register_optim(py::module_& m);
 }  // namespace ember::bind
 
 PYBIND11_MODULE(_C, m) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_C, m) {
   ember::bind::register_conv(m);
   ember::bind::register_pool(m);
   ember::bind::register_norm(m);
+  ember::bind::register_optim(m);
 }

@@ -37,13 +37,16 @@ def _toposort(root: Function) -> List[Function]:
 
 
 def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
-    if grad.dtype != tensor.data.dtype:
-        grad = grad.astype(tensor.data.dtype)
     if tensor.grad is None:
-        # Own the memory: the incoming array may be a view of another node's gradient.
-        tensor.grad = Tensor._wrap(np.array(grad, copy=True))
+        # Own the memory (the incoming array may be a view of another node's gradient), as
+        # an ndarray even for a 0-d tensor (NumPy arithmetic returns scalars there).
+        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype, copy=True))
     else:
-        tensor.grad.data = tensor.grad.data + grad
+        acc = tensor.grad.data
+        if acc.shape == np.shape(grad) and acc.flags.writeable:
+            np.add(acc, grad, out=acc, casting="unsafe")  # in place, as PyTorch accumulates
+        else:
+            tensor.grad.data = np.array(acc + grad, dtype=tensor.data.dtype)
 
 
 def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:

@@ -101,3 +101,76 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:
+    """N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch), by inverse-CDF
+    sampling of the truncated range (no rejection loop)."""
+    if std < 0:
+        raise ValueError(f"trunc_normal_: std must be non-negative, got {std}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    rng = get_generator(generator)
+    if std == 0:
+        return constant_(tensor, min(max(mean, a), b))
+
+    def cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
+    u = rng.uniform(2 * lo - 1, 2 * hi - 1, tensor.shape)
+    values = mean + std * math.sqrt(2.0) * _erfinv(u)
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    """Inverse error function for |y| < 1: Giles' approximation (2010), relative error below
+    4e-7 (ample for sampling an initial weight distribution), vectorised."""
+    y = np.asarray(y, dtype=np.float64)
+    w = -np.log((1.0 - y) * (1.0 + y))
+    small = w < 5.0
+    ws = np.where(small, w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0)
+    c_small = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+               0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
+    c_large = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+               0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+    p_small = np.full_like(ws, c_small[0])
+    p_large = np.full_like(ws, c_large[0])
+    for cs, cl in zip(c_small[1:], c_large[1:]):
+        p_small = cs + p_small * ws
+        p_large = cl + p_large * ws
+    return np.where(small, p_small, p_large) * y
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """A (semi-)orthogonal matrix (Saxe et al. 2014): the Q of a QR decomposition of a
+    Gaussian matrix, sign-corrected so the distribution is uniform; dims past the first are
+    flattened, as PyTorch."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {tuple(tensor.shape)}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = get_generator(generator).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (2-D tensors only)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def calculate_fan_in_and_fan_out(tensor: Tensor) -> Tuple[int, int]:
+    """(fan_in, fan_out) of a weight: dim 1 and dim 0 times the receptive field size."""
+    return _calculate_fan_in_and_fan_out(tensor)

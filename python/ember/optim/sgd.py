@@ -1,54 +1,40 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Dict, Iterable, List
 
 import numpy as np
 
-from ember.autograd.grad_mode import no_grad
-from ember.optim.optimizer import Optimizer, _closure_loss, required
+from ember import _C
+from ember.optim.optimizer import Optimizer, check_hyper, required
+from ember.tensor import Tensor
 
 
 class SGD(Optimizer):
-    """PyTorch's SGD: with g = grad + weight_decay * p,
-    b = momentum * b + (1 - dampening) * g (b = g on the first step),
-    g = g + momentum * b if nesterov else b;  p -= lr * g."""
+    """PyTorch's SGD. With g = grad + weight_decay * p (-grad if maximize):
+    b = g on the first step, else momentum * b + (1 - dampening) * g;
+    d = g + momentum * b if nesterov else b (d = g without momentum); p -= lr * d.
+    The whole group is updated in one fused C++ call."""
 
-    def __init__(self, params: Iterable[Any], lr: float = required, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: invalid momentum {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay}")
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False) -> None:
+        check_hyper("SGD", "learning rate", lr, lr is required or lr >= 0.0)
+        check_hyper("SGD", "momentum value", momentum, momentum >= 0.0)
+        check_hyper("SGD", "weight_decay value", weight_decay, weight_decay >= 0.0)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
-    @no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if wd:
-                    g = g + wd * p.data
-                if mom:
-                    state = self._state_for(p)
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
-                    else:
-                        buf *= mom
-                        buf += (1 - damp) * g
-                    g = g + mom * buf if nesterov else buf
-                p.data -= (lr * g).astype(p.dtype, copy=False)
-                p._version += 1
-        return loss
+    def _update_group(self, group: Dict[str, Any], params: List[Tensor],
+                      grads: List[np.ndarray]) -> None:
+        mom = group["momentum"]
+        bufs, first = None, []
+        if mom != 0:
+            first = [self._state_for(p).get("momentum_buffer") is None for p in params]
+            bufs = self._state_arrays(params, "momentum_buffer")
+        self._fused(_C.optim_sgd, params, grads, bufs, first, group["lr"], mom,
+                    group["dampening"], group["weight_decay"], group["nesterov"],
+                    group["maximize"])
