@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List
 import numpy as np
 
 from benchmarks import _timing
+from benchmarks._models import lenet5
 
 OPTIMIZERS: Dict[str, Dict[str, Any]] = {
     "SGD momentum": {"cls": "SGD", "kw": {"lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}},
@@ -26,15 +27,6 @@ OPTIMIZERS: Dict[str, Dict[str, Any]] = {
     "Adagrad": {"cls": "Adagrad", "kw": {"lr": 1e-2}},
     "Adadelta": {"cls": "Adadelta", "kw": {"lr": 1.0}},
 }
-
-
-def lenet5(nn: Any) -> Any:
-    """LeNet-5 for 28x28 inputs (padding 2 on the first convolution), works with ember.nn and
-    torch.nn alike."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
-        nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
 
 
 def numpy_step(name: str, params: List[np.ndarray], grads: List[np.ndarray],

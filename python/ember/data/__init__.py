@@ -1,4 +1,15 @@
-"""Data: synthetic data sets for examples and tests (datasets and loaders come later)."""
+"""``ember.data``: datasets, samplers and the DataLoader (``torch.utils.data`` names),
+file-backed and embedded datasets (``ember.data.datasets``), preprocessing and augmentation
+(``ember.data.transforms``), and small synthetic sets for examples."""
+from ember.data.dataloader import DataLoader, default_collate
+from ember.data.dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset,
+                                random_split, stratified_split)
+from ember.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                                SubsetRandomSampler, WeightedRandomSampler)
 from ember.data.synthetic import linearly_separable, two_spirals
+from ember.data import datasets  # noqa: E402
 
-__all__ = ["two_spirals", "linearly_separable"]
+__all__ = ["Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
+           "random_split", "stratified_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DataLoader",
+           "default_collate", "datasets", "two_spirals", "linearly_separable"]
