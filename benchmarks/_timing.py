@@ -203,24 +203,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def write_json(path: str, payload: dict[str, Any]) -> None:
-    """Writes `payload` as indented JSON, creating the parent folder. Atomic: a temporary file
-    in the same folder, flushed to disk, then renamed over `path`."""
-    import tempfile
+    """Writes `payload` as indented JSON, atomically (ember.utils.atomic_write)."""
+    from ember.utils import atomic_write
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(payload, indent=2) + "\n"
+    atomic_write(path, lambda f: f.write(text), mode="w")
 
 
 def main(

@@ -1,30 +1,501 @@
-"""The ``ember`` command."""
+"""The ``ember`` command: ``train``, ``eval``, ``summary``, ``bench``, ``info`` (``config``).
+
+    ember train                      # small CNN on the embedded digits, ~15 s on 2 cores
+    ember train --model lenet5 --dataset fashion-mnist --epochs 10
+    ember eval --checkpoint runs/smallcnn-digits/checkpoint.safetensors
+    ember summary --model resnet18 --input 3x224x224
+    ember bench gemm conv --quick
+    ember info
+
+Bad arguments give an argparse-style message and exit code 2; a failed run (e.g. a
+non-finite loss) prints the reason and exits with 1. Neither prints a traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+import os
+import subprocess
 import sys
-from typing import List, Optional
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+DATASETS = ("digits", "embedded", "fashion-sample", "fashion-mnist", "mnist", "cifar10")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="ember", description="ember deep learning engine")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cfg = sub.add_parser("config", help="show the ISA path, threads, compiler and OpenMP in use")
-    cfg.add_argument("--peak", action="store_true",
-                     help="also measure this machine's FMA peak (GFLOPS, float32)")
-    args = parser.parse_args(argv)
+class UsageError(Exception):
+    """A bad argument discovered after parsing (reported like argparse's, exit 2)."""
 
+
+# ---------------------------------------------------------------------------- data
+def load_data(name: str, root: Optional[str]) -> Tuple[Any, Any, str]:
+    """(train dataset, test dataset, canonical name) for ``--dataset``."""
+    from ember.data import datasets, stratified_split
+
+    try:
+        if name in ("digits", "embedded"):
+            return datasets.Digits(True), datasets.Digits(False), "digits"
+        if name == "fashion-sample":
+            return (datasets.EmbeddedFashionMNIST(True), datasets.EmbeddedFashionMNIST(False),
+                    "fashion-sample")
+        if name == "fashion-mnist":
+            return (datasets.FashionMNIST(root, True), datasets.FashionMNIST(root, False),
+                    "fashion-mnist")
+        if name == "mnist":
+            if root is None:
+                raise UsageError("--dataset mnist needs --data-root (the folder with the IDX "
+                                 "files)")
+            return datasets.MNIST(root, True), datasets.MNIST(root, False), "mnist"
+        if name == "cifar10":
+            if root is None:
+                raise UsageError("--dataset cifar10 needs --data-root (the folder with the "
+                                 "binary batches)")
+            return datasets.CIFAR10(root, True), datasets.CIFAR10(root, False), "cifar10"
+        if os.path.isdir(name):
+            full = datasets.ImageFolder(name, size=(32, 32))
+            train, test = stratified_split(full, (0.8, 0.2), seed=0)
+            train.classes = test.classes = full.classes  # type: ignore[attr-defined]
+            return train, test, os.path.basename(os.path.normpath(name))
+    except datasets.DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    raise UsageError(f"--dataset: unknown dataset {name!r} (choose from "
+                     f"{', '.join(DATASETS)}, or give a folder of class sub-folders)")
+
+
+def _images(ds: Any) -> np.ndarray:
+    from ember.data import Subset
+
+    if isinstance(ds, Subset):
+        return _images(ds.dataset)[ds.indices]
+    return ds.data
+
+
+def _labels(ds: Any) -> np.ndarray:
+    from ember.data import Subset
+
+    if isinstance(ds, Subset):
+        return _labels(ds.dataset)[ds.indices]
+    return ds.targets
+
+
+def make_transforms(train_images: np.ndarray, augment: bool) -> Tuple[Any, Any, Dict]:
+    """(train batch transform, eval batch transform, normalisation) for HWC uint8 images:
+    per-channel mean/std from the training split only; augmentation by size: small shifts
+    (pad-and-crop) for digits and 28x28 grayscale, plus horizontal flips for colour images."""
+    from ember.data import transforms as T
+
+    mean, std = T.compute_mean_std(train_images)
+    mean, std = [float(m) for m in mean], [max(float(s), 1e-3) for s in std]
+    h, c = train_images.shape[1], train_images.shape[3]
+    norm = T.Normalize(mean, std)
+    aug: List[Any] = [T.ToTensor()]
+    if augment:
+        aug.append(T.RandomCrop(h, padding=max(1, h // 8)))
+        if c == 3:
+            aug.append(T.RandomHorizontalFlip())
+    aug.append(norm)
+    return T.Compose(aug), T.Compose([T.ToTensor(), norm]), {"mean": mean, "std": std}
+
+
+# ---------------------------------------------------------------------------- models
+def build_model(name: str, num_classes: int, in_channels: int, image_size: int,
+                extra: Optional[Dict[str, Any]] = None) -> Tuple[Any, Dict[str, Any]]:
+    """(model, the keyword arguments used): the zoo function receives num_classes,
+    in_channels and image_size where its signature has them."""
+    from ember import models
+
+    if name not in models.list_models():
+        raise UsageError(f"--model: unknown model {name!r} (available: "
+                         f"{', '.join(models.list_models())})")
+    fn = getattr(models, name, None) or (lambda **kw: models.get_model(name, **kw))
+    params = inspect.signature(models.get_model.__globals__["_MODELS"][name]).parameters
+    kwargs = {"num_classes": num_classes}
+    if "in_channels" in params:
+        kwargs["in_channels"] = in_channels
+    if "image_size" in params:
+        kwargs["image_size"] = image_size
+    kwargs.update(extra or {})
+    try:
+        return fn(**kwargs), kwargs
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--model {name}: {exc}") from None
+
+
+def _check_model_fits(model: Any, shape: Tuple[int, ...], name: str) -> None:
     import ember
 
-    if args.command == "config":
-        print(ember.show_config())
-        if args.peak:
-            from ember import _C
+    try:
+        with ember.no_grad():
+            model.eval()
+            model(ember.zeros(2, *shape))
+            model.train()
+    except (ValueError, IndexError, RuntimeError) as exc:
+        raise UsageError(f"--model {name} does not fit images of shape {list(shape)}: "
+                         f"{exc}") from None
 
-            for n in sorted({1, ember.get_num_threads()}):
-                print(f"fma peak ({n} thread{'s' if n > 1 else ''}): "
-                      f"{_C.fma_peak_gflops(0.3, n, 'float32'):.1f} GFLOPS float32")
+
+def make_optimizer(name: str, params: Any, lr: Optional[float], weight_decay: float) -> Any:
+    import ember
+
+    defaults = {"sgd": 0.05, "adam": 3e-3, "adamw": 3e-3, "rmsprop": 1e-3, "adagrad": 1e-2,
+                "adadelta": 1.0}
+    lr = defaults[name] if lr is None else lr
+    cls = {"sgd": ember.optim.SGD, "adam": ember.optim.Adam, "adamw": ember.optim.AdamW,
+           "rmsprop": ember.optim.RMSprop, "adagrad": ember.optim.Adagrad,
+           "adadelta": ember.optim.Adadelta}[name]
+    kw: Dict[str, Any] = {"lr": lr, "weight_decay": weight_decay}
+    if name == "sgd":
+        kw.update(momentum=0.9, nesterov=True)
+    try:
+        return cls(params, **kw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------- train
+def _run_config(a: argparse.Namespace) -> Dict[str, Any]:
+    return {"model": a.model, "dataset": a.dataset, "data_root": a.data_root,
+            "epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr,
+            "optimizer": a.optimizer, "weight_decay": a.weight_decay, "augment": a.augment,
+            "seed": a.seed, "val_fraction": a.val_fraction, "label_smoothing": a.label_smoothing}
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    import ember
+    from ember import nn
+    from ember.data import DataLoader, Subset, stratified_split
+    from ember.train import JSONLogger, ModelCheckpoint, Trainer
+    from ember.train.metrics import confusion_matrix, per_class_accuracy
+    from ember.utils import visualize
+
+    if a.resume:
+        state = ember.load(a.resume)
+        if not isinstance(state, dict) or "config" not in state:
+            raise UsageError(f"--resume: {a.resume!r} is not an ember training checkpoint")
+        cfg = dict(state["config"])
+        cfg["epochs"] = a.epochs if a.epochs_given else cfg["epochs"]
+        for key in ("model", "dataset", "data_root", "batch_size", "lr", "optimizer",
+                    "weight_decay", "augment", "seed", "val_fraction", "label_smoothing"):
+            setattr(a, key, cfg[key])
+        a.epochs = cfg["epochs"]
+    if a.threads is not None:
+        ember.set_num_threads(a.threads)
+    ember.manual_seed(a.seed)
+    train_full, test, data_name = load_data(a.dataset, a.data_root)
+    classes = list(getattr(train_full, "classes", None) or [])
+    num_classes = len(classes) or int(_labels(train_full).max()) + 1
+    images = _images(train_full)
+    if a.val_fraction > 0:
+        train_set, val_set = stratified_split(train_full, (1 - a.val_fraction, a.val_fraction),
+                                              labels=_labels(train_full), seed=a.seed)
+    else:
+        train_set, val_set = Subset(train_full, np.arange(len(train_full))), None
+    train_tf, eval_tf, norm = make_transforms(_images(train_set), a.augment)
+    h, c = images.shape[1], images.shape[3]
+    model, model_kwargs = build_model(a.model, num_classes, c, h)
+    _check_model_fits(model, (c, h, images.shape[2]), a.model)
+    params = sum(p.numel() for p in model.parameters())
+    opt = make_optimizer(a.optimizer, model.parameters(), a.lr, a.weight_decay)
+    sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
+    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True,
+                              batch_transform=train_tf, num_workers=1)
+    val_loader = (DataLoader(val_set, batch_size=256, batch_transform=eval_tf)
+                  if val_set is not None else None)
+    test_loader = DataLoader(test, batch_size=256, batch_transform=eval_tf)
+    name = a.name or f"{a.model}-{data_name}"
+    out = os.path.join(a.out, name)
+    os.makedirs(out, exist_ok=True)
+    best_path = os.path.join(out, "checkpoint.safetensors")
+    last_path = os.path.join(out, "last.safetensors")
+    config = {**_run_config(a), "dataset": data_name, "model_kwargs": model_kwargs,
+              "classes": classes, "normalize": norm, "image_shape": [c, h, images.shape[2]]}
+    monitor = "val_loss" if val_loader is not None else "loss"
+
+    class SaveLast(ember.train.Callback):
+        def on_epoch_end(self, trainer: Any, epoch: int, logs: Dict[str, float]) -> None:
+            trainer.save_checkpoint(last_path)
+
+    quiet = 2 if a.quiet else 1
+    print(f"ember train: {a.model} ({params:,} parameters) on {data_name}: "
+          f"{len(train_set)} train / {len(val_set) if val_set is not None else 0} validation / "
+          f"{len(test)} test images of {c}x{h}x{images.shape[2]}, {num_classes} classes; "
+          f"{a.optimizer} lr {opt.param_groups[0]['lr']:g}, cosine schedule, batch "
+          f"{a.batch_size}, {a.epochs} epochs, augment {'on' if a.augment else 'off'}, "
+          f"{ember.get_num_threads()} threads, {ember.config()['isa']}", flush=True)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
+    trainer = Trainer(model, loss_fn, opt, sched, ["accuracy"],
+                      [ModelCheckpoint(best_path, monitor=monitor), SaveLast(),
+                       JSONLogger(os.path.join(out, "history.json"))],
+                      verbose=quiet, config=config)
+    start = time.perf_counter()
+    history = trainer.fit(train_loader, a.epochs, val_loader, resume=a.resume or None)
+    seconds = time.perf_counter() - start
+    best = ember.load(best_path)
+    model.load_state_dict(best["model"])
+    preds, targets = [], []
+    model.eval()
+    with ember.no_grad():
+        for x, y in test_loader:
+            preds.append(model(x).numpy().argmax(1))
+            targets.append(y.numpy())
+    pred, target = np.concatenate(preds), np.concatenate(targets)
+    test_acc = float((pred == target).mean())
+    cm = confusion_matrix(pred, target, num_classes)
+    per_class = per_class_accuracy(cm)
+    visualize.plot_history(history, os.path.join(out, "curves.png"),
+                           title=f"{a.model} on {data_name}")
+    visualize.plot_confusion_matrix(cm, os.path.join(out, "confusion.png"), classes or None,
+                                    title=f"test confusion matrix ({test_acc:.2%})")
+    first_conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if first_conv is not None:
+        visualize.plot_filters(first_conv.weight, os.path.join(out, "filters.png"))
+    metrics = {"test_accuracy": test_acc,
+               "per_class_accuracy": {(classes[i] if classes else str(i)): float(v)
+                                      for i, v in enumerate(per_class)},
+               "confusion_matrix": cm.tolist(), "best_epoch": int(best["epoch"]),
+               "epochs": history.rows(), "train_seconds": seconds, "parameters": params,
+               "config": config, "ember": ember.config()}
+    text = json.dumps(metrics, indent=2)
+    ember.utils.atomic_write(os.path.join(out, "metrics.json"), lambda f: f.write(text),
+                             mode="w")
+    print(f"test accuracy {test_acc:.2%} (best validation epoch {best['epoch']}, "
+          f"{seconds:.1f} s of training)")
+    print("per class: " + ", ".join(f"{(classes[i] if classes else i)} {v:.0%}"
+                                    for i, v in enumerate(per_class)))
+    print(f"wrote {out}/: checkpoint.safetensors, last.safetensors, metrics.json, "
+          "history.json, curves.png, confusion.png" + (", filters.png" if first_conv else ""))
     return 0
+
+
+# ---------------------------------------------------------------------------- eval
+def cmd_eval(a: argparse.Namespace) -> int:
+    import ember
+    from ember.data import DataLoader
+    from ember.data import transforms as T
+    from ember.train.metrics import confusion_matrix, per_class_accuracy
+
+    try:
+        state = ember.load(a.checkpoint)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(f"--checkpoint: {exc}") from None
+    if not isinstance(state, dict) or "config" not in state or "model" not in state:
+        raise UsageError(f"--checkpoint: {a.checkpoint!r} is not an ember training checkpoint "
+                         "(written by `ember train`)")
+    cfg = state["config"]
+    if a.threads is not None:
+        ember.set_num_threads(a.threads)
+    _, test, data_name = load_data(a.dataset or cfg["dataset"], a.data_root or
+                                   cfg.get("data_root"))
+    model, _ = build_model(cfg["model"], cfg["model_kwargs"]["num_classes"],
+                           cfg["image_shape"][0], cfg["image_shape"][1], {
+                               k: v for k, v in cfg["model_kwargs"].items()
+                               if k not in ("num_classes", "in_channels", "image_size")})
+    model.load_state_dict(state["model"])
+    norm = cfg["normalize"]
+    loader = DataLoader(test, batch_size=256,
+                        batch_transform=T.Compose([T.ToTensor(),
+                                                   T.Normalize(norm["mean"], norm["std"])]))
+    scores, targets = [], []
+    model.eval()
+    with ember.no_grad():
+        for x, y in loader:
+            scores.append(model(x).numpy())
+            targets.append(y.numpy())
+    out, target = np.concatenate(scores), np.concatenate(targets)
+    pred = out.argmax(1)
+    n = out.shape[1]
+    cm = confusion_matrix(pred, target, n)
+    classes = cfg.get("classes") or [str(i) for i in range(n)]
+    print(f"{cfg['model']} (epoch {state['epoch']}) on the {data_name} test split "
+          f"({len(target)} images): accuracy {(pred == target).mean():.2%}"
+          + (f", top-5 {ember.train.top_k_accuracy(out, target, 5):.2%}" if n > 5 else ""))
+    print("per class: " + ", ".join(f"{c} {v:.0%}"
+                                    for c, v in zip(classes, per_class_accuracy(cm))))
+    print("confusion matrix (rows: true, columns: predicted):")
+    width = max(len(str(int(cm.max()))), 3)
+    for row in cm:
+        print("  " + " ".join(f"{int(v):>{width}d}" for v in row))
+    return 0
+
+
+# ---------------------------------------------------------------------------- others
+def _parse_input(text: str) -> Tuple[int, ...]:
+    try:
+        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 3x224x224, got {text!r}") \
+            from None
+    if not dims or any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return dims
+
+
+def cmd_summary(a: argparse.Namespace) -> int:
+    import ember
+
+    c = a.input[0] if len(a.input) == 3 else 1
+    model, _ = build_model(a.model, a.num_classes, c, a.input[-1])
+    try:
+        print(ember.summary(model, a.input, max_depth=a.depth))
+    except (ValueError, IndexError) as exc:
+        raise UsageError(f"--input {'x'.join(map(str, a.input))} does not fit {a.model}: "
+                         f"{exc}") from None
+    return 0
+
+
+def _benchmarks_dir() -> Optional[str]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for root in (os.getcwd(), os.path.dirname(os.path.dirname(here))):
+        path = os.path.join(root, "benchmarks")
+        if os.path.isfile(os.path.join(path, "_timing.py")):
+            return path
+    return None
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    folder = _benchmarks_dir()
+    if folder is None:
+        raise UsageError("the benchmarks are not installed with the package: run `ember bench` "
+                         "from a source checkout of ember (the folder that contains "
+                         "benchmarks/)")
+    available = sorted(f[len("bench_"):-3] for f in os.listdir(folder)
+                       if f.startswith("bench_") and f.endswith(".py"))
+    names = a.names or available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise UsageError(f"unknown benchmark(s) {', '.join(unknown)}; available: "
+                         f"{', '.join(available)}")
+    rc = 0
+    for n in names:
+        cmd = [sys.executable, "-m", f"benchmarks.bench_{n}"] + (["--quick"] if a.quick else [])
+        print(f"$ {' '.join(cmd[1:])}", flush=True)
+        rc = subprocess.call(cmd, cwd=os.path.dirname(folder)) or rc
+    return rc
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    import platform
+
+    import ember
+    from ember.data import datasets
+
+    print(ember.show_config())
+    print(f"{'python':<19}  {platform.python_version()}")
+    fm = os.path.isdir(datasets.FASHION_MNIST_ROOT)
+    print(f"{'fashion-mnist':<19}  {datasets.FASHION_MNIST_ROOT if fm else 'not installed'}"
+          + ("" if fm else " (apt-get install dataset-fashion-mnist)"))
+    print(f"{'models':<19}  {', '.join(ember.models.list_models())}")
+    if getattr(a, "peak", False):
+        from ember import _C
+
+        for n in sorted({1, ember.get_num_threads()}):
+            print(f"fma peak ({n} thread{'s' if n > 1 else ''}): "
+                  f"{_C.fma_peak_gflops(0.3, n, 'float32'):.1f} GFLOPS float32")
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+def _number(kind: type, ok: Any, what: str) -> Any:
+    """An argparse type: ``kind(text)`` that must satisfy ``ok``; else an error saying
+    ``expected <what>``."""
+    def parse(text: str) -> Any:
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
+        return v
+
+    return parse
+
+
+_positive_int = _number(int, lambda v: v > 0, "a positive integer")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+_positive_float = _number(float, lambda v: v > 0, "a positive number")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ember", description="ember deep learning engine")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+
+    t = sub.add_parser("train", help="train a model (default: a small CNN on the embedded "
+                                     "digits)", description="Train a zoo model on a dataset.")
+    t.add_argument("--model", default="smallcnn", help="zoo model (ember info lists them)")
+    t.add_argument("--dataset", default="digits",
+                   help=f"{', '.join(DATASETS)}, or a folder of class sub-folders")
+    t.add_argument("--data-root", default=None, help="folder of the dataset's files")
+    t.add_argument("--epochs", type=_positive_int, default=None, help="default 60")
+    t.add_argument("--batch-size", type=_positive_int, default=64)
+    t.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate (default depends on the optimizer)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
+    t.add_argument("--weight-decay", type=float, default=5e-4)
+    t.add_argument("--label-smoothing", type=_fraction, default=0.1)
+    t.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="random shifts (and flips for colour images)")
+    t.add_argument("--val-fraction", type=_fraction, default=0.1,
+                   help="stratified share of the training split held out for validation")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=_positive_int, default=None)
+    t.add_argument("--out", default="runs", help="parent folder of the run folder")
+    t.add_argument("--name", default=None, help="run folder name (default MODEL-DATASET)")
+    t.add_argument("--resume", default=None,
+                   help="continue from a last.safetensors (its settings are reused)")
+    t.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a checkpoint on its dataset's test split")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--dataset", default=None)
+    e.add_argument("--data-root", default=None)
+    e.add_argument("--threads", type=_positive_int, default=None)
+    e.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("summary", help="layer table, parameters and MACs of a zoo model")
+    s.add_argument("--model", required=True)
+    s.add_argument("--input", type=_parse_input, default=(3, 224, 224),
+                   help="input size CxHxW (default 3x224x224)")
+    s.add_argument("--num-classes", type=_positive_int, default=1000)
+    s.add_argument("--depth", type=_positive_int, default=None,
+                   help="only rows this many levels deep")
+    s.set_defaults(func=cmd_summary)
+
+    b = sub.add_parser("bench", help="run the benchmarks (from a source checkout)")
+    b.add_argument("names", nargs="*", help="e.g. gemm conv (default: all)")
+    b.add_argument("--quick", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    for name in ("info", "config"):
+        i = sub.add_parser(name, help="version, ISA path, threads, OpenMP, datasets")
+        i.add_argument("--peak", action="store_true", help="also measure the FMA peak")
+        i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        args.epochs_given = args.epochs is not None
+        if args.epochs is None:
+            args.epochs = 60
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        sub = f"ember {args.command}"
+        print(f"usage: see `{sub} --help`\n{sub}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ember: interrupted", file=sys.stderr)
+        return 130
+    except (FloatingPointError, ValueError, RuntimeError, OSError) as exc:
+        print(f"ember {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

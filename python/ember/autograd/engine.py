@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ember.autograd import anomaly
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
 
@@ -89,6 +90,8 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
             input_grads = node.backward(node, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
+            if anomaly.is_anomaly_enabled():
+                anomaly.check_backward(node.name, input_grads)
             for parent, pg in zip(node.parents, input_grads):
                 if parent is None or pg is None:
                     continue

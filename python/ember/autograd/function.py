@@ -19,6 +19,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
+from ember.autograd import anomaly as _anomaly
 from ember.autograd.grad_mode import is_grad_enabled
 
 
@@ -73,6 +74,8 @@ class Function:
         ctx = cls()
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
         out = cls.forward(ctx, *raw, **kwargs)
+        if _anomaly.is_anomaly_enabled():
+            _anomaly.check_forward(cls.__name__, raw, out)
         result = Tensor._wrap(out)
         if isinstance(out, np.ndarray) and out.base is not None:
             _share_version_with_base(result, out, args)

@@ -17,6 +17,27 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: List[str]
 
 
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` / ``register_forward_pre_hook``: ``remove()``
+    unregisters the hook (also usable as a context manager)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: "OrderedDict[int, Callable]") -> None:
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
 class Module:
     """Base class for layers and models. Subclasses assign Parameters, buffers and
     sub-modules as attributes in ``__init__`` and define ``forward``."""
@@ -29,6 +50,8 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     # ----------------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
@@ -267,7 +290,37 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        if not pre and not post:
+            return self.forward(*args, **kwargs)
+        for hook in list(pre.values()) if pre else ():
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(post.values()) if post else ():
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_hook(self, hook: Callable[["Module", tuple, Any], Any]
+                              ) -> RemovableHandle:
+        """``hook(module, inputs, output)`` runs after every forward; a non-None return value
+        replaces the output (as PyTorch)."""
+        hooks = self.__dict__.setdefault("_forward_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable[["Module", tuple], Any]
+                                  ) -> RemovableHandle:
+        """``hook(module, inputs)`` runs before every forward; a non-None return value
+        replaces the inputs."""
+        hooks = self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def extra_repr(self) -> str:
         return ""

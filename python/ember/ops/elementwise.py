@@ -60,13 +60,25 @@ class Mul(Function):
                 unbroadcast(g * a, _shape(b)) if nb else None)
 
 
+def _ieee(fn):
+    """Run ``fn`` without NumPy's divide/invalid warnings: log(0) = -inf, x / 0 = inf,
+    sqrt(-1) = nan are IEEE results, as in PyTorch (``detect_anomaly`` finds them)."""
+    def wrapper(*args):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return fn(*args)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
+
+
 class Div(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
@@ -79,12 +91,14 @@ class Pow(Function):
     """a ** b. d/da = b a^(b-1); d/db = a^b log(a) (taken as 0 where a == 0)."""
 
     @staticmethod
+    @_ieee
     def forward(ctx, a, b):
         out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
@@ -125,11 +139,13 @@ class Exp(Function):
 
 class Log(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, a):
         ctx.save_for_backward(a)
         return np.log(a)
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g / a
@@ -137,12 +153,14 @@ class Log(Function):
 
 class Sqrt(Function):
     @staticmethod
+    @_ieee
     def forward(ctx, a):
         out = np.sqrt(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
+    @_ieee
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g / (2 * out)
