@@ -314,6 +314,12 @@ class Tensor:
 
     def _overwrite(self, op: str, values: Any, others: Sequence[Any] = ()) -> "Tensor":
         """In-place write of ``values`` (broadcast); the old values get no gradient."""
+        if not (is_grad_enabled() and (self._requires_grad or any(
+                isinstance(o, Tensor) and o._requires_grad for o in others))):
+            np.copyto(self.data, values.data if isinstance(values, Tensor) else values,
+                      casting="same_kind")
+            self._vc[0] += 1
+            return self
         keep_new = np.ones(self.shape, dtype=bool)
         return self._apply_inplace(
             op, lambda old: ops.elementwise.where(keep_new, values, old), others)

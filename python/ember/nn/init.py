@@ -51,12 +51,35 @@ def _fill(tensor: Tensor, values) -> Tensor:
     return tensor
 
 
+def _sample_into(tensor: Tensor, draw, scale: float, shift: float) -> Tensor:
+    """Fill the tensor's memory with ``draw(out=...)`` samples, then ``* scale + shift``, in
+    place (a 100M-parameter model must not allocate temporaries of its size: fresh pages
+    cost more than the sampling). Falls back to a copy for non-contiguous or integer data."""
+    arr = tensor.data
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous and arr.flags.writeable:
+        draw(out=arr.reshape(-1), dtype=arr.dtype)
+        if scale != 1.0:
+            arr *= arr.dtype.type(scale)
+        if shift != 0.0:
+            arr += arr.dtype.type(shift)
+        tensor._vc[0] += 1
+        return tensor
+    tmp = np.empty(arr.size, dtype=np.float64)
+    draw(out=tmp, dtype=np.float64)
+    return _fill(tensor, (tmp * scale + shift).reshape(arr.shape))
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.shape))
+    """U(a, b) samples."""
+    rng = get_generator(generator)
+    return _sample_into(tensor, lambda out, dtype: rng.random(dtype=dtype, out=out), b - a, a)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.shape))
+    """N(mean, std^2) samples."""
+    rng = get_generator(generator)
+    return _sample_into(tensor, lambda out, dtype: rng.standard_normal(dtype=dtype, out=out),
+                        std, mean)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
