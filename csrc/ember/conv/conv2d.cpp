@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/conv/winograd.h"
@@ -224,6 +225,20 @@ void for_each_range(int64_t N, F&& body) {
 // rows of y / dy are a plain strided matrix (row stride P*Q) and need no gather or scatter.
 inline bool one_image(int64_t pq, int64_t t0, int64_t t1) { return t0 / pq == (t1 - 1) / pq; }
 
+// Block [t0, t1) of dy's group-g rows as a matrix (pointer, row stride): read in place when
+// the block lies inside one image, else gathered into buf with row stride t1 - t0.
+template <typename T>
+std::pair<const T*, int64_t> dy_block(const Conv2dShape& s, const T* dy, int64_t g, int64_t t0,
+                                      int64_t t1, T* buf) {
+  const int64_t pq = s.pq();
+  if (one_image(pq, t0, t1)) {
+    const int64_t n = t0 / pq;
+    return {dy + (n * s.K + g * s.Kg()) * pq + (t0 - n * pq), pq};
+  }
+  gather_block(s, dy, g, t0, t1, buf, t1 - t0);
+  return {buf, t1 - t0};
+}
+
 std::atomic<int>& algo_slot() {
   static std::atomic<int> slot{[] {
     const char* env = std::getenv("EMBER_CONV_ALGO");
@@ -340,13 +355,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
         const int64_t t1 = std::min(n1 * pq, t0 + blk), nb = t1 - t0;
         const bool single = one_image(pq, t0, t1);
         const int64_t n = t0 / pq, j0 = t0 - n * pq;
-        const T* B = dy + (n * s.K + g * Kg) * pq + j0;
-        int64_t ldb = pq;
-        if (!single) {
-          gather_block(s, dy, g, t0, t1, dybuf, nb);
-          B = dybuf;
-          ldb = nb;
-        }
+        const auto [B, ldb] = dy_block(s, dy, g, t0, t1, dybuf);
         // dcol (crs x nb) = w_g^T (crs x Kg) @ dy block (Kg x nb); w_g is Kg x crs row-major.
         if (pointwise && single) {  // dcol is dx itself
           gemm::gemm_strided_threads<T>(crs, nb, Kg, T(1), wg, 1, crs, B, ldb, 1, T(0),
@@ -384,13 +393,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
         const int64_t t1 = std::min(n1 * pq, t0 + blk), nb = t1 - t0;
         const bool single = one_image(pq, t0, t1);
         const int64_t n = t0 / pq, j0 = t0 - n * pq;
-        const T* A = dy + (n * s.K + g * Kg) * pq + j0;
-        int64_t lda = pq;
-        if (!single) {
-          gather_block(s, dy, g, t0, t1, dybuf, nb);
-          A = dybuf;
-          lda = nb;
-        }
+        const auto [A, lda] = dy_block(s, dy, g, t0, t1, dybuf);
         const T* B = col;
         int64_t ldb = nb;
         if (pointwise && single) {

@@ -80,14 +80,7 @@ struct KernelF32 {
 
   static void micro(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                     int64_t ldc, float alpha, float beta, int64_t mr) {
-    switch (mr) {
-      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-    }
+    micro_for_rows<KernelF32>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
   }
 
   // Packed micro-panels from the layouts that need a transpose; the driver's loops copy the
@@ -152,14 +145,7 @@ struct KernelF64 {
 
   static void micro(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
                     int64_t ldc, double alpha, double beta, int64_t mr) {
-    switch (mr) {
-      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-    }
+    micro_for_rows<KernelF64>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
   }
 
   // float64 serves gradient checks, not speed: the portable packing loops suffice.

@@ -120,22 +120,7 @@ struct Kernel {
 
   static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
                     T beta, int64_t mr) {
-    switch (mr) {
-      case 14: micro_rows<14>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 13: micro_rows<13>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 12: micro_rows<12>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 11: micro_rows<11>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 10: micro_rows<10>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 9: micro_rows<9>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 8: micro_rows<8>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 7: micro_rows<7>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 6: micro_rows<6>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 5: micro_rows<5>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 4: micro_rows<4>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 3: micro_rows<3>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      case 2: micro_rows<2>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-      default: micro_rows<1>(kc, a, b, ldb, c, ldc, alpha, beta); break;
-    }
+    micro_for_rows<Kernel>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
   }
 
   // Packed micro-panels from the layouts that need a transpose (float only; float64 serves

@@ -3,6 +3,19 @@
 // with that unit's ISA flags and never mixed with another (no ODR sharing across ISAs).
 // Needs <immintrin.h> and AVX2 (both units are compiled with at least -mavx2 -mfma).
 
+// An edge tile's runtime row count mr (1..K::MR) to the micro-kernel compiled for that many
+// rows: K::micro_rows<ROWS> keeps only ROWS rows of accumulators live. Full tiles (mr == MR,
+// the common case) cost one comparison.
+template <typename K, int ROWS = K::MR>
+inline void micro_for_rows(int64_t kc, const typename K::T* a, const typename K::T* b,
+                           int64_t ldb, typename K::T* c, int64_t ldc, typename K::T alpha,
+                           typename K::T beta, int64_t mr) {
+  if constexpr (ROWS > 1) {
+    if (mr < ROWS) return micro_for_rows<K, ROWS - 1>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
+  }
+  K::template micro_rows<ROWS>(kc, a, b, ldb, c, ldc, alpha, beta);
+}
+
 // In-register transpose of eight 8-float rows: afterwards r[j] holds column j.
 inline void transpose8x8(__m256 r[8]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);

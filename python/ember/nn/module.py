@@ -9,6 +9,7 @@ import numpy as np
 
 from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
+from ember.nn.utils import zero_grads
 from ember.tensor import Tensor
 
 
@@ -200,13 +201,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, dtype: Any) -> "Module":
         """Cast floating-point parameters and buffers to ``dtype`` (in place); 'cpu' passes."""

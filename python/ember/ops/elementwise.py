@@ -358,7 +358,7 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _binary(Minimum, "minimum", a, b)
 
 
-def _unary(fn: type, op: str, a: Any, to_float: bool = False) -> Tensor:
+def _unary(fn: type, a: Any, to_float: bool = False) -> Tensor:
     a = operand(a)
     if not isinstance(a, Tensor):
         a = Tensor(a)
@@ -368,37 +368,37 @@ def _unary(fn: type, op: str, a: Any, to_float: bool = False) -> Tensor:
 
 
 def neg(a: Any) -> Tensor:
-    return _unary(Neg, "neg", a)
+    return _unary(Neg, a)
 
 
 def exp(a: Any) -> Tensor:
     """e ** a."""
-    return _unary(Exp, "exp", a, to_float=True)
+    return _unary(Exp, a, to_float=True)
 
 
 def log(a: Any) -> Tensor:
     """Natural logarithm."""
-    return _unary(Log, "log", a, to_float=True)
+    return _unary(Log, a, to_float=True)
 
 
 def sqrt(a: Any) -> Tensor:
-    return _unary(Sqrt, "sqrt", a, to_float=True)
+    return _unary(Sqrt, a, to_float=True)
 
 
 def abs(a: Any) -> Tensor:
-    return _unary(Abs, "abs", a)
+    return _unary(Abs, a)
 
 
 def tanh(a: Any) -> Tensor:
-    return _unary(Tanh, "tanh", a, to_float=True)
+    return _unary(Tanh, a, to_float=True)
 
 
 def sigmoid(a: Any) -> Tensor:
-    return _unary(Sigmoid, "sigmoid", a, to_float=True)
+    return _unary(Sigmoid, a, to_float=True)
 
 
 def relu(a: Any) -> Tensor:
-    return _unary(Relu, "relu", a)
+    return _unary(Relu, a)
 
 
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from ember.autograd.grad_mode import no_grad
+from ember.nn.utils import zero_grads
 from ember.tensor import Tensor
 
 
@@ -81,14 +82,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (to None by default, as PyTorch 2)."""
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        zero_grads([p for g in self.param_groups for p in g["params"]], set_to_none)
 
     def _state_for(self, p: Tensor) -> Dict[str, Any]:
         return self.state.setdefault(id(p), {})

@@ -15,6 +15,20 @@ def _param_list(parameters: _Params) -> List[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def zero_grads(parameters: _Params, set_to_none: bool = True) -> None:
+    """Clear each parameter's gradient: to None (the default, as PyTorch 2) or to zeros in place.
+
+    The one implementation behind ``Module.zero_grad`` and ``Optimizer.zero_grad``.
+    """
+    for p in _param_list(parameters):
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.data[...] = 0
+
+
 def clip_grad_norm_(parameters: _Params, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scale the gradients in place so that their total norm (the norm of all gradients
