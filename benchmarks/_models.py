@@ -43,3 +43,24 @@ def resnet20(nn: Any, F: Any) -> Any:
             cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
     return nn.Sequential(*layers)
+
+
+def mlp(nn: Any) -> Any:
+    """The MLP 784-256-256-10 with ReLU (268,800 parameters)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256),
+                         nn.ReLU(), nn.Linear(256, 10))
+
+
+def vgg11_bn(nn: Any) -> Any:
+    """VGG-11 with batch norm for 32x32 inputs (the CIFAR form: the eight 3x3 convolutions
+    and five max pools of configuration A leave 512x1x1, then one Linear to 10 classes)."""
+    layers: list = []
+    cin = 3
+    for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v),
+                       nn.ReLU()]
+            cin = v
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, 10))

@@ -124,7 +124,7 @@ def run(name: str, framework: str, threads: int, seed: int, init_path: str) -> D
     in_ch, size = train.data.shape[3], train.data.shape[1]
     ember.manual_seed(seed)
     em = build_ember(task, num_classes, in_ch, size)
-    if framework == "ember":
+    if framework == "ember" or not os.path.exists(init_path):
         ember.save(em.state_dict(), init_path)  # the torch run starts from these weights
     gen = ember.Generator().manual_seed(seed)
     loader = DataLoader(train, batch_size=task["batch"], shuffle=True, generator=gen,

@@ -13,6 +13,15 @@
 namespace ember::bind {
 
 namespace {
+constexpr std::pair<conv::ConvAlgo, const char*> kConvAlgoNames[] = {
+    {conv::ConvAlgo::Auto, "auto"},
+    {conv::ConvAlgo::Im2col, "im2col"},
+    {conv::ConvAlgo::Winograd, "winograd"},
+    {conv::ConvAlgo::Frame, "frame"},
+};
+}  // namespace
+
+namespace {
 
 using Pair = std::pair<int64_t, int64_t>;
 
@@ -168,21 +177,28 @@ void register_conv(py::module_& m) {
   m.def(
       "set_conv_algo",
       [](const std::string& name) {
-        if (name == "auto") {
-          conv::set_conv_algo(conv::ConvAlgo::Auto);
-        } else if (name == "im2col") {
-          conv::set_conv_algo(conv::ConvAlgo::Im2col);
-        } else {
-          throw py::value_error("set_conv_algo: argument 'name' must be 'auto' or 'im2col', got '" +
-                                name + "'");
+        for (const auto& [algo, algo_name] : kConvAlgoNames) {
+          if (name == algo_name) return conv::set_conv_algo(algo);
         }
+        throw py::value_error(
+            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd' or 'frame', "
+            "got '" + name + "'");
       },
       py::arg("name"),
-      "'auto' (Winograd F(2x2,3x3) for float32 3x3 stride-1 layers with >= 16 channels per "
-      "group, im2col + GEMM otherwise) or 'im2col' (always im2col + GEMM).");
+      "'auto': per layer the measured-fastest of Winograd F(2x2,3x3) (float32 3x3 stride-1, "
+      "16..128 channels per group, >= 12 output columns), the frame backward-weight "
+      "(stride 1) and im2col + GEMM; 'im2col': always im2col + GEMM; 'winograd': Winograd "
+      "wherever its geometry allows (3x3, stride 1, padding <= 2, float32), else im2col; "
+      "'frame': the frame backward-weight for every stride-1 layer, else im2col. Process-wide; "
+      "the last three are for tests and benchmarks.");
   m.def(
       "get_conv_algo",
-      [] { return std::string(conv::get_conv_algo() == conv::ConvAlgo::Auto ? "auto" : "im2col"); },
+      [] {
+        for (const auto& [algo, algo_name] : kConvAlgoNames) {
+          if (conv::get_conv_algo() == algo) return std::string(algo_name);
+        }
+        return std::string("auto");
+      },
       "The convolution algorithm setting.");
 }
 

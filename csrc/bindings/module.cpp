@@ -10,6 +10,7 @@ void register_conv(py::module_& m);
 void register_pool(py::module_& m);
 void register_norm(py::module_& m);
 void register_optim(py::module_& m);
+void register_eltwise(py::module_& m);
 }  // namespace ember::bind
 
 PYBIND11_MODULE(_C, m) {
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_C, m) {
   ember::bind::register_pool(m);
   ember::bind::register_norm(m);
   ember::bind::register_optim(m);
+  ember::bind::register_eltwise(m);
 }

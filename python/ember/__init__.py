@@ -21,7 +21,7 @@ from ember.ops.linalg import matmul
 from ember.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
 from ember.ops.shape import (cat, chunk, flatten, permute, reshape, split, squeeze, stack,
                              transpose, unbind, unsqueeze)
-from ember import autograd, data, models, nn, optim, train, utils  # noqa: E402
+from ember import autograd, data, models, nn, optim, profiler, train, utils  # noqa: E402
 from ember.utils import load, save, summary  # noqa: E402
 
 float32 = _np.float32

@@ -1,6 +1,8 @@
 """The convolution algorithms against each other and a float64 reference: Winograd F(2x2,3x3)
-(float32, 3x3 stride-1 layers with 16..128 channels per group), im2col + GEMM with column
-blocks that split images or span several of them, on 1 and 2 threads."""
+(float32, 3x3 stride-1 layers), the frame backward-weight (stride-1 layers, float32 and
+float64), im2col + GEMM with column blocks that split images or span several of them, on 1
+and 2 threads. Each path is forced with _C.set_conv_algo so that the tests cover it whatever
+the automatic choice picks for the shape."""
 import numpy as np
 import pytest
 
@@ -69,6 +71,7 @@ WINOGRAD = [
 def test_winograd_matches_reference(cfg, threads, algo):
     n, c, h, w_, k, p, g = cfg
     ember.set_num_threads(threads)
+    algo("winograd")
     rng = np.random.default_rng(sum(cfg))
     x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
     w = (rng.standard_normal((k, c // g, 3, 3)) / np.sqrt(9 * c / g)).astype(np.float32)
@@ -126,8 +129,65 @@ def test_im2col_blocks_match_reference(cfg, threads, algo):
                                atol=1e-3)
 
 
+# (N, C, H, W, K, R, S, padding, dilation, groups): the frame backward-weight's geometry:
+# ResNet/LeNet layers, odd sizes, rectangular kernels and padding, dilation, groups, a batch
+# smaller than the thread count, frames longer than one chunk (many images).
+FRAME = [
+    (4, 16, 32, 32, 16, 3, 3, (1, 1), 1, 1),
+    (6, 1, 28, 28, 6, 5, 5, (2, 2), 1, 1),
+    (5, 6, 14, 14, 16, 5, 5, (0, 0), 1, 1),
+    (3, 5, 7, 9, 6, 3, 3, (1, 1), 1, 1),
+    (2, 6, 10, 11, 4, 3, 3, (2, 2), 2, 2),
+    (3, 7, 6, 13, 9, 1, 3, (0, 1), 1, 1),
+    (1, 3, 5, 5, 2, 2, 2, (1, 0), 1, 1),
+    (40, 8, 8, 8, 8, 3, 3, (1, 1), 1, 1),
+]
+
+
+@pytest.mark.parametrize("cfg", FRAME, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
+    n, c, h, w_, k, r, s, pad, dil, g = cfg
+    ember.set_num_threads(threads)
+    algo("frame")
+    rng = np.random.default_rng(n * c + k + r)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    p = h + 2 * pad[0] - dil * (r - 1)
+    q = w_ + 2 * pad[1] - dil * (s - 1)
+    dy = rng.standard_normal((n, k, p, q)).astype(dtype)
+    dw, db = _C.conv2d_backward_weight(x, dy, (r, s), (1, 1), pad, (dil, dil), g, True)
+    want = frame_reference(x, dy, (r, s), pad, dil, g)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(dw, want, rtol=tol, atol=tol * np.abs(want).max(),
+                               err_msg=f"frame backward-weight {cfg} threads={threads}")
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=tol,
+                               atol=tol * 100)
+    algo("im2col")  # the other algorithm agrees too
+    dw2, _ = _C.conv2d_backward_weight(x, dy, (r, s), (1, 1), pad, (dil, dil), g, False)
+    np.testing.assert_allclose(dw2, dw, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def frame_reference(x, dy, rs, pad, dil, groups):
+    """dw in float64 with dilation: dy times the dilated windows of the zero-padded input."""
+    x, dy = x.astype(np.float64), dy.astype(np.float64)
+    (r, s), (ph, pw) = rs, pad
+    c, k = x.shape[1], dy.shape[1]
+    cg, kg = c // groups, k // groups
+    p, q = dy.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dw = np.zeros((k, cg, r, s))
+    for gi in range(groups):
+        for i in range(r):
+            for j in range(s):
+                win = xp[:, gi * cg:(gi + 1) * cg, i * dil:i * dil + p, j * dil:j * dil + q]
+                dw[gi * kg:(gi + 1) * kg, :, i, j] = np.einsum(
+                    "nkpq,ncpq->kc", dy[:, gi * kg:(gi + 1) * kg], win)
+    return dw
+
+
 def test_set_conv_algo_rejects_unknown():
-    with pytest.raises(ValueError, match="set_conv_algo: argument 'name' must be 'auto' or "
-                                         "'im2col', got 'fft'"):
+    with pytest.raises(ValueError, match="set_conv_algo: argument 'name' must be 'auto', "
+                                         "'im2col', 'winograd' or 'frame', got 'fft'"):
         _C.set_conv_algo("fft")
     assert _C.get_conv_algo() == "auto"

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ember/conv/frame.h"
 #include "ember/conv/winograd.h"
 #include "ember/cpu.h"
 #include "ember/gemm/gemm.h"
@@ -239,18 +240,118 @@ std::pair<const T*, int64_t> dy_block(const Conv2dShape& s, const T* dy, int64_t
   return {buf, t1 - t0};
 }
 
+// ---- frame backward-weight (see frame.h) ------------------------------------------------
+inline int64_t round_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
+
+struct FrameGeometry {
+  int64_t Hf, Wf, Fs, seg_len, tail;
+};
+
+inline FrameGeometry frame_geometry(const Conv2dShape& s) {
+  FrameGeometry f;
+  f.Hf = s.H + 2 * s.ph;
+  f.Wf = s.W + 2 * s.pw;
+  f.Fs = round_up(f.Hf * f.Wf, frame::kAlign);
+  f.seg_len = round_up(s.P * f.Wf, frame::kAlign);
+  f.tail = round_up((s.R - 1) * s.dh * f.Wf + (s.S - 1) * s.dw, frame::kAlign);
+  return f;
+}
+
+// Where the frame path measured faster than im2col + GEMM (benchmarks/bench_conv.py, 2
+// threads, effective GFLOPS frame vs im2col): few channels, where the column matrix costs
+// more than the small GEMM it feeds (16->16 3x3 at 32x32 147 vs 72, 32->32 at 16x16 138 vs
+// 117, LeNet's 1->6 5x5 55 vs 20), but not many (64->64 at 8x8 119 vs 145, 128->128 at 16x16
+// 160 vs 204: there the GEMM's packed panels reuse data better than the 4x4 dot tiles). So:
+// Cg + Kg <= 96, frames of one image in L2 (about 1 MiB), and a batch that splits across the
+// threads (each thread runs its own images).
+template <typename T>
+bool use_frame_backward_weight(const Conv2dShape& s) {
+  const ConvAlgo a = get_conv_algo();
+  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
+  if (a == ConvAlgo::Frame) return true;
+  if (a != ConvAlgo::Auto || s.is_pointwise() || s.Cg() + s.Kg() > 96) return false;
+  const int nt = get_num_threads();
+  if (nt > 1 && s.N < nt) return false;
+  const FrameGeometry f = frame_geometry(s);
+  return (s.Cg() + s.Kg()) * f.Fs * static_cast<int64_t>(sizeof(T)) <= (int64_t(3) << 19);
+}
+
+// dw_t (K x crs, accumulated) += the weight gradient of images [n0, n1), all groups.
+template <typename T>
+void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, int64_t n0,
+                                 int64_t n1, T* dw_t) {
+  const FrameGeometry f = frame_geometry(s);
+  const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, HW = s.H * s.W, pq = s.pq();
+  const int64_t per_image = (Cg + Kg) * f.Fs * static_cast<int64_t>(sizeof(T));
+  const int64_t nimg_max =
+      std::max<int64_t>(1, std::min<int64_t>(n1 - n0, (int64_t(1) << 20) / per_image));
+  const int64_t ldx = nimg_max * f.Fs + f.tail, ldd = nimg_max * f.Fs;
+  T* xf = scratch<T>(2, static_cast<size_t>(Cg * ldx));
+  T* dyf = scratch<T>(3, static_cast<size_t>(Kg * ldd));
+  int64_t offs[64];
+  std::vector<int64_t> offs_big;
+  int64_t* off = offs;
+  if (RS > 64) {
+    offs_big.resize(static_cast<size_t>(RS));
+    off = offs_big.data();
+  }
+  for (int64_t r = 0; r < s.R; ++r)
+    for (int64_t q = 0; q < s.S; ++q) off[r * s.S + q] = r * s.dh * f.Wf + q * s.dw;
+  for (int64_t g = 0; g < s.groups; ++g) {
+    for (int64_t na = n0; na < n1; na += nimg_max) {
+      const int64_t nimg = std::min(nimg_max, n1 - na);
+      for (int64_t c = 0; c < Cg; ++c) {
+        T* row = xf + c * ldx;
+        for (int64_t i = 0; i < nimg; ++i) {
+          T* fr = row + i * f.Fs;
+          const T* src = x + ((na + i) * s.C + g * Cg + c) * HW;
+          std::fill(fr, fr + s.ph * f.Wf, T(0));
+          for (int64_t h = 0; h < s.H; ++h) {
+            T* d = fr + (s.ph + h) * f.Wf;
+            std::fill(d, d + s.pw, T(0));
+            std::memcpy(d + s.pw, src + h * s.W, sizeof(T) * s.W);
+            std::fill(d + s.pw + s.W, d + f.Wf, T(0));
+          }
+          std::fill(fr + (s.ph + s.H) * f.Wf, fr + f.Fs, T(0));
+        }
+        std::fill(row + nimg * f.Fs, row + nimg * f.Fs + f.tail, T(0));
+      }
+      for (int64_t k = 0; k < Kg; ++k) {
+        T* row = dyf + k * ldd;
+        for (int64_t i = 0; i < nimg; ++i) {
+          T* fr = row + i * f.Fs;
+          const T* src = dy + ((na + i) * s.K + g * Kg + k) * pq;
+          for (int64_t p = 0; p < s.P; ++p) {
+            std::memcpy(fr + p * f.Wf, src + p * s.Q, sizeof(T) * s.Q);
+            std::fill(fr + p * f.Wf + s.Q, fr + (p + 1) * f.Wf, T(0));
+          }
+          std::fill(fr + s.P * f.Wf, fr + f.Fs, T(0));
+        }
+      }
+      frame::Args a{Kg, Cg, RS, s.crs(), ldd, ldx, nimg, f.Fs, f.seg_len, off};
+      frame::dot<T>(a, dyf, xf, dw_t + g * Kg * s.crs());
+    }
+  }
+}
+
 std::atomic<int>& algo_slot() {
   static std::atomic<int> slot{[] {
     const char* env = std::getenv("EMBER_CONV_ALGO");
-    return env != nullptr && std::strcmp(env, "im2col") == 0 ? static_cast<int>(ConvAlgo::Im2col)
-                                                              : static_cast<int>(ConvAlgo::Auto);
+    ConvAlgo a = ConvAlgo::Auto;
+    if (env != nullptr && std::strcmp(env, "im2col") == 0) a = ConvAlgo::Im2col;
+    if (env != nullptr && std::strcmp(env, "winograd") == 0) a = ConvAlgo::Winograd;
+    if (env != nullptr && std::strcmp(env, "frame") == 0) a = ConvAlgo::Frame;
+    return static_cast<int>(a);
   }()};
   return slot;
 }
 
 template <typename T>
 bool use_winograd(const Conv2dShape& s) {
-  return std::is_same_v<T, float> && get_conv_algo() == ConvAlgo::Auto && winograd_applicable(s);
+  if (!std::is_same_v<T, float>) return false;
+  const ConvAlgo a = get_conv_algo();
+  return (a == ConvAlgo::Auto && winograd_profitable(s)) ||
+         (a == ConvAlgo::Winograd && winograd_applicable(s));
 }
 
 }  // namespace
@@ -370,6 +471,21 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   });
 }
 
+// db_t[k] += sum of dy over images [n0, n1) and positions (db_t may be null).
+template <typename T>
+void add_bias_grad(const Conv2dShape& s, const T* dy, int64_t n0, int64_t n1, T* db_t) {
+  if (db_t == nullptr) return;
+  const int64_t pq = s.pq();
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t k = 0; k < s.K; ++k) {
+      const T* row = dy + (n * s.K + k) * pq;
+      T acc = 0;
+      for (int64_t i = 0; i < pq; ++i) acc += row[i];
+      db_t[k] += acc;
+    }
+  }
+}
+
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw, T* db) {
   const int64_t Kg = s.Kg(), crs = s.crs(), pq = s.pq(), blk = column_block<T>(s);
@@ -377,6 +493,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   const bool pointwise = s.is_pointwise();
   const int nt = get_num_threads();
   const bool split = nt > 1 && s.N >= nt;
+  const bool frame_path = use_frame_backward_weight<T>(s);
   // Per-thread partial sums when threads split the batch; thread 0 writes into dw directly.
   std::vector<T> partial(split ? static_cast<size_t>((nt - 1) * (wsize + s.K)) : 0, T(0));
   std::fill(dw, dw + wsize, T(0));
@@ -386,6 +503,11 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     if (n1 <= n0) return;
     T* dw_t = tid == 0 ? dw : partial.data() + (tid - 1) * (wsize + s.K);
     T* db_t = db == nullptr ? nullptr : (tid == 0 ? db : dw_t + wsize);
+    if (frame_path) {
+      frame_backward_weight_range(s, x, dy, n0, n1, dw_t);
+      add_bias_grad(s, dy, n0, n1, db_t);
+      return;
+    }
     T* col = scratch<T>(0, static_cast<size_t>(crs * blk));
     T* dybuf = scratch<T>(1, static_cast<size_t>(Kg * blk));
     for (int64_t g = 0; g < s.groups; ++g) {
@@ -407,16 +529,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
                                       dw_t + g * Kg * crs, crs, gemm_nt);
       }
     }
-    if (db_t != nullptr) {
-      for (int64_t n = n0; n < n1; ++n) {
-        for (int64_t k = 0; k < s.K; ++k) {
-          const T* row = dy + (n * s.K + k) * pq;
-          T acc = 0;
-          for (int64_t i = 0; i < pq; ++i) acc += row[i];
-          db_t[k] += acc;
-        }
-      }
-    }
+    add_bias_grad(s, dy, n0, n1, db_t);
   });
   if (split) {
     for (int t = 1; t < nt; ++t) {

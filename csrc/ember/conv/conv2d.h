@@ -36,10 +36,12 @@ struct Conv2dShape {
   }
 };
 
-// Algorithm choice: Auto uses Winograd F(2x2, 3x3) for float32 3x3 stride-1 layers with
-// enough channels (see winograd.h) and im2col + GEMM otherwise; Im2col forces the latter
-// (tests compare the two). Process-wide; EMBER_CONV_ALGO=im2col sets it at start-up.
-enum class ConvAlgo { Auto = 0, Im2col = 1 };
+// Algorithm choice: Auto uses Winograd F(2x2, 3x3) for float32 3x3 stride-1 layers where it
+// measured faster (see winograd.h), the frame backward-weight for stride-1 layers whose
+// frames fit L2 (see frame.h) and im2col + GEMM otherwise; Im2col forces the latter;
+// Winograd and Frame force those paths wherever their geometry allows (tests cover each
+// path with them). Process-wide; EMBER_CONV_ALGO=im2col|winograd|frame sets it at start-up.
+enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3 };
 void set_conv_algo(ConvAlgo algo);
 ConvAlgo get_conv_algo();
 

@@ -76,12 +76,19 @@ Geometry make_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, in
 }  // namespace
 
 bool winograd_applicable(const Conv2dShape& s) {
+  return s.R == 3 && s.S == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
+         s.ph <= 2 && s.pw <= 2 && s.N > 0;
+}
+
+bool winograd_profitable(const Conv2dShape& s) {
   // Channel bounds measured on one thread (direct-equivalent GFLOPS, Winograd vs im2col):
   // 64 ch at 32x32 180 vs 104, 128 ch at 16x16 138 vs 104, 256 ch at 8x8 84 vs 112 (the 16
-  // products re-pack a 256 x 256 U[xi] for every block of tiles).
-  return s.R == 3 && s.S == 3 && s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 &&
-         s.ph <= 2 && s.pw <= 2 && s.Cg() >= 16 && s.Kg() >= 16 && s.Cg() <= 128 &&
-         s.Kg() <= 128 && s.N > 0;
+  // products re-pack a 256 x 256 U[xi] for every block of tiles). The transforms vectorise
+  // along a row of tiles, so narrow outputs waste most lanes: at 8x8 (4 tiles per row), 64
+  // channels, batch 128, 2 threads it ran 88 GFLOPS vs im2col's 166, while 16x16 (8 tiles)
+  // still ran 187 vs 149; hence at least 12 output columns.
+  return winograd_applicable(s) && s.Cg() >= 16 && s.Kg() >= 16 && s.Cg() <= 128 &&
+         s.Kg() <= 128 && s.Q >= 12;
 }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,

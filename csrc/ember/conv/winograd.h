@@ -22,9 +22,11 @@
 
 namespace ember::conv {
 
-// True when the layer is 3x3, stride 1, dilation 1, padding <= 2 and has 16..128 channels
-// per group (in and out), where it measured faster than im2col + GEMM.
+// True when the layer is 3x3, stride 1, dilation 1, padding <= 2 (what the code handles).
 bool winograd_applicable(const Conv2dShape& s);
+// True when, in addition, it measured faster than im2col + GEMM: 16..128 channels per group
+// (in and out) and at least 12 output columns.
+bool winograd_profitable(const Conv2dShape& s);
 
 // Same contract as conv2d_forward / conv2d_backward_input (float32).
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,

@@ -14,11 +14,15 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = False  # the default of every thread
+
+
+_state = _State()
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 class set_detect_anomaly:

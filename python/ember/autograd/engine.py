@@ -11,7 +11,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ember import _C
 from ember.autograd import anomaly
+from ember.autograd import function as _function
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
 
@@ -48,6 +50,15 @@ def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
             np.add(acc, grad, out=acc, casting="unsafe")  # in place, as PyTorch accumulates
         else:
             tensor.grad.data = np.array(acc + grad, dtype=tensor.data.dtype)
+
+
+def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b for two gradients of one node (a fan-out: a residual block's input), with the
+    threaded C++ add for large float arrays; never writes into a or b (either may be a view
+    of another node's gradient or of saved data)."""
+    if _big_pair(a, b):
+        return _C.add(a, b)
+    return a + b
 
 
 def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:
@@ -87,7 +98,14 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
             retained = node.__dict__.get("_retained")  # a weak reference (no cycle)
             if retained is not None and retained() is not None:
                 _accumulate_leaf(retained(), g)
-            input_grads = node.backward(node, g)
+            prof = _function._PROFILER
+            if prof is None:
+                input_grads = node.backward(node, g)
+            else:
+                token = prof._begin()
+                input_grads = node.backward(node, g)
+                prof._end(prof.key(node.name, (g,)), "backward", token, _function._nbytes(
+                    (g,) + (input_grads if isinstance(input_grads, tuple) else (input_grads,))))
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if anomaly.is_anomaly_enabled():
@@ -105,11 +123,12 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                 else:
                     key = id(parent._ctx)
                     if key in grads:
-                        grads[key] = grads[key] + pg
+                        grads[key] = _sum_grads(grads[key], pg)
                     else:
                         grads[key] = pg
             if not retain_graph:
                 node.release()
 
 
+from ember.ops.elementwise import _big_pair  # noqa: E402
 from ember.tensor import Tensor  # noqa: E402

@@ -20,7 +20,11 @@ from typing import Any, Tuple
 import numpy as np
 
 from ember.autograd import anomaly as _anomaly
-from ember.autograd.grad_mode import is_grad_enabled
+from ember.autograd.anomaly import _state as _anomaly_state
+from ember.autograd.grad_mode import _state as _grad_state
+
+# The active ember.profiler.profile, if any (set and cleared by the profiler).
+_PROFILER: Any = None
 
 
 class Function:
@@ -71,18 +75,28 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        # The hot path of every op: kept free of calls that are not needed (measured by
+        # benchmarks/bench_overhead.py).
         ctx = cls()
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
-        out = cls.forward(ctx, *raw, **kwargs)
-        if _anomaly.is_anomaly_enabled():
+        prof = _PROFILER
+        if prof is None:
+            out = cls.forward(ctx, *raw, **kwargs)
+        else:
+            token = prof._begin()
+            out = cls.forward(ctx, *raw, **kwargs)
+            prof._end(prof.key(cls.__name__, raw), "forward", token,
+                      _nbytes(raw) + _nbytes((out,)))
+        if _anomaly_state.enabled:
             _anomaly.check_forward(cls.__name__, raw, out)
         result = Tensor._wrap(out)
-        if isinstance(out, np.ndarray) and out.base is not None:
-            _share_version_with_base(result, out, args)
-        if is_grad_enabled():
-            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            if any(needs):
-                ctx.parents = tuple(a if n else None for a, n in zip(args, needs))
+        if type(out) is not np.ndarray or out.base is not None:
+            if isinstance(out, np.ndarray):
+                _share_version_with_base(result, out, args)
+        if _grad_state.enabled:
+            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            if True in needs:
+                ctx.parents = tuple([a if n else None for a, n in zip(args, needs)])
                 ctx.needs_input_grad = needs
                 result._ctx = ctx
                 result._requires_grad = True
@@ -90,6 +104,10 @@ class Function:
                 if saved:
                     ctx._saved_versions = _saved_owners(saved, args, raw, out, result)
         return result
+
+
+def _nbytes(arrays) -> int:
+    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
 
 
 def _share_version_with_base(result, out: np.ndarray, args) -> None:

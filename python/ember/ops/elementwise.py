@@ -5,17 +5,19 @@ from typing import Any
 
 import numpy as np
 
+from ember import _C
 from ember.autograd.function import Function
 from ember.ops._util import broadcast_shapes, operand, unbroadcast
 from ember.tensor import Tensor
 
 
 def _shape(x: Any) -> tuple:
-    return np.shape(x)
+    return x.shape if type(x) is np.ndarray else np.shape(x)
 
 
 def _binary_check(op: str, a: Any, b: Any) -> None:
-    sa, sb = _shape(a), _shape(b)
+    sa = a.data.shape if isinstance(a, Tensor) else ()  # operand() left scalars or Tensors
+    sb = b.data.shape if isinstance(b, Tensor) else ()
     if sa != sb:
         broadcast_shapes(op, sa, sb)
 
@@ -24,6 +26,8 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
+        if _big_pair(a, b):
+            return _C.add(a, b)
         return np.add(a, b)
 
     @staticmethod
@@ -209,16 +213,34 @@ class Sigmoid(Function):
         return g * out * (1 - out)
 
 
+def _fast_float(a: Any) -> bool:
+    """A C-contiguous float32/float64 array (what the threaded C++ kernels take)."""
+    return type(a) is np.ndarray and a.dtype in _FLOATS and a.flags.c_contiguous
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_BIG = 1 << 15  # elements from which the threaded C++ add beats NumPy's
+
+
+def _big_pair(a: Any, b: Any) -> bool:
+    """Two large same-shape, same-dtype contiguous float arrays (the threaded C++ add)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.size >= _BIG
+            and a.shape == b.shape and a.dtype == b.dtype and a.dtype in _FLOATS
+            and a.flags.c_contiguous and b.flags.c_contiguous)
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = np.maximum(a, 0)
+        out = _C.relu_forward(a) if _fast_float(a) else np.maximum(a, 0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if _fast_float(g) and g.dtype == out.dtype and out.flags.c_contiguous:
+            return _C.relu_backward(g, out)
         return g * (out > 0)
 
 

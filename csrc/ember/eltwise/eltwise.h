@@ -1,0 +1,22 @@
+// Memory-bound elementwise kernels on contiguous arrays, threaded over large arrays (NumPy's
+// ufuncs run on one thread; ReLU forward and backward over ResNet-20's activations cost 14%
+// of its training step in NumPy).
+#pragma once
+
+#include <cstdint>
+
+namespace ember::eltwise {
+
+// y[i] = x[i] < 0 ? 0 : x[i]  (NaN passes through, as torch.relu and np.maximum)
+template <typename T>
+void relu_forward(int64_t n, const T* x, T* y);
+
+// dx[i] = y[i] > 0 ? g[i] : 0, where y is ReLU's output
+template <typename T>
+void relu_backward(int64_t n, const T* g, const T* y, T* dx);
+
+// out[i] = a[i] + b[i] (out may be a or b)
+template <typename T>
+void add(int64_t n, const T* a, const T* b, T* out);
+
+}  // namespace ember::eltwise
