@@ -82,3 +82,23 @@ def test_forced_isa_path_gives_same_training_results(forced):
         out[isa] = res.stdout.split()
     assert out[forced][0] == forced
     assert abs(float(out[forced][1]) - float(out["default"][1])) < 1e-4, out
+
+
+def test_keep_freed_memory_setting():
+    import platform
+
+    from ember import _C
+
+    with pytest.raises(ValueError, match="keep_freed_memory: argument 'bytes' must be in"):
+        _C.keep_freed_memory(-1)
+    code = "import ember; print(ember.config()['keeps_freed_memory'])"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "EMBER_KEEP_FREED_MEMORY": "0"})
+    assert off.stdout.strip() == "False", off.stderr
+    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "EMBER_KEEP_FREED_MEMORY": "lots"})
+    assert bad.returncode != 0 and "EMBER_KEEP_FREED_MEMORY must be an integer" in bad.stderr
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        env={k: v for k, v in os.environ.items()
+                             if k != "EMBER_KEEP_FREED_MEMORY"})
+    assert on.stdout.strip() == str(platform.libc_ver()[0] == "glibc"), on.stderr

@@ -93,21 +93,32 @@ void register_eltwise(py::module_& m) {
         return y;
       },
       py::arg("input"), "max(input, 0) of a C-contiguous float array (NaN passes), threaded.");
-  m.def(
-      "relu_backward",
-      [](const py::array& g, const py::array& y) {
-        const char* op = "relu_backward";
-        check_float(op, "grad_output", g);
-        check_c_contiguous(op, "grad_output", g);
-        check_operand(op, "output", y, "grad_output", g);
-        py::array dx = empty_like_array(g);
-        run_float([](auto n, auto a, auto b, auto c) { eltwise::relu_backward(n, a, b, c); },
-                  dx, g, y);
-        return dx;
-      },
-      py::arg("grad_output"), py::arg("output"),
-      "grad_output where ReLU's output is > 0, else 0 (C-contiguous float arrays of one "
-      "shape), threaded.");
+  // Backward of an activation from its output y: f(n, g, y, dx).
+  auto def_backward = [&m](const char* name, auto kernel, const char* doc) {
+    m.def(
+        name,
+        [name, kernel](const py::array& g, const py::array& y) {
+          check_float(name, "grad_output", g);
+          check_c_contiguous(name, "grad_output", g);
+          check_operand(name, "output", y, "grad_output", g);
+          py::array dx = empty_like_array(g);
+          run_float(kernel, dx, g, y);
+          return dx;
+        },
+        py::arg("grad_output"), py::arg("output"), doc);
+  };
+  def_backward("relu_backward",
+               [](auto n, auto a, auto b, auto c) { eltwise::relu_backward(n, a, b, c); },
+               "grad_output where ReLU's output is > 0, else 0 (C-contiguous float arrays of "
+               "one shape), threaded.");
+  def_backward("tanh_backward",
+               [](auto n, auto a, auto b, auto c) { eltwise::tanh_backward(n, a, b, c); },
+               "grad_output * (1 - output^2), output being tanh's (C-contiguous float arrays "
+               "of one shape), threaded.");
+  def_backward("sigmoid_backward",
+               [](auto n, auto a, auto b, auto c) { eltwise::sigmoid_backward(n, a, b, c); },
+               "grad_output * output * (1 - output), output being the sigmoid's (C-contiguous "
+               "float arrays of one shape), threaded.");
 }
 
 }  // namespace ember::bind

@@ -3,6 +3,10 @@
 
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "bindings/common.h"
 #include "ember/cpu.h"
 #include "ember/peak/fma_peak.h"
@@ -10,6 +14,27 @@
 namespace ember::bind {
 
 void register_system(py::module_& m) {
+  m.def(
+      "keep_freed_memory",
+      [](int64_t bytes) {
+        if (bytes < 0 || bytes > (int64_t(1) << 31) - 1)
+          throw py::value_error("keep_freed_memory: argument 'bytes' must be in [0, 2^31), got " +
+                                std::to_string(bytes));
+#if defined(__GLIBC__)
+        // Blocks up to `bytes` come from the heap instead of fresh mmaps, and up to `bytes`
+        // of freed heap stays mapped: a training step then reuses its activations' pages
+        // instead of faulting in new zeroed pages for every array (38k page faults per
+        // ResNet-20 step before).
+        const int v = static_cast<int>(bytes);
+        return mallopt(M_MMAP_THRESHOLD, v) == 1 && mallopt(M_TRIM_THRESHOLD, v) == 1;
+#else
+        (void)bytes;
+        return false;
+#endif
+      },
+      py::arg("bytes"),
+      "Tune glibc malloc so that freed blocks up to `bytes` are kept for reuse (M_MMAP_THRESHOLD "
+      "and M_TRIM_THRESHOLD); returns False where malloc is not glibc's.");
   m.def("cpu_supports_avx2", &cpu_supports_avx2_fma,
         "True when this CPU and OS can run AVX2+FMA code.");
   m.def("built_with_avx2", &built_with_avx2, "True when the AVX2 kernels were compiled in.");

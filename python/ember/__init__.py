@@ -8,7 +8,8 @@ __version__ = "0.1.0"
 import numpy as _np
 
 from ember import _C  # noqa: F401  (fails early with a clear ImportError if not built)
-from ember._config import config, get_num_threads, set_num_threads, show_config
+from ember._config import _tune_malloc, config, get_num_threads, set_num_threads, show_config
+_tune_malloc()
 from ember._random import Generator, default_generator, manual_seed
 from ember.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ember.tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full,

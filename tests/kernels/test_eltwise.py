@@ -37,6 +37,18 @@ def test_relu_kernels_match_numpy(n, dtype, threads):
 
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_sigmoid_backward_kernels_match_numpy(n, dtype, threads):
+    rng = np.random.default_rng(n + 2)
+    g = rng.standard_normal(n).astype(dtype)
+    y = np.tanh(rng.standard_normal(n)).astype(dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(_C.tanh_backward(g, y), g * (1 - y * y), rtol=tol, atol=tol)
+    s = (1 / (1 + np.exp(-rng.standard_normal(n)))).astype(dtype)
+    np.testing.assert_allclose(_C.sigmoid_backward(g, s), g * s * (1 - s), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_add_kernel_matches_numpy(n, dtype, threads):
     rng = np.random.default_rng(n + 1)
     a, b = (rng.standard_normal((n, 1)).astype(dtype) for _ in range(2))
@@ -60,6 +72,10 @@ def test_relu_keeps_shape():
      "relu_backward: argument 'output' has shape"),
     (lambda: _C.relu_backward(np.ones(3, np.float32), np.ones(3, np.float64)),
      "relu_backward: argument 'output' has dtype float64"),
+    (lambda: _C.tanh_backward(np.ones(3, np.float32), np.ones(4, np.float32)),
+     "tanh_backward: argument 'output' has shape"),
+    (lambda: _C.sigmoid_backward(np.ones(3, np.int32), np.ones(3, np.int32)),
+     "sigmoid_backward: argument 'grad_output' must be float32"),
     (lambda: _C.add(np.ones(3, np.float32), np.ones(3, np.float64)),
      "add: argument 'other' has dtype float64"),
     (lambda: _C.add(np.ones(3, np.float32), np.ones(2, np.float32)),

@@ -71,6 +71,32 @@ void add(int64_t n, const T* a, const T* b, T* out) {
   parallel_chunks(n, [=](int64_t lo, int64_t hi) { add_range(lo, hi, a, b, out); });
 }
 
+template <typename T>
+void tanh_backward_range(int64_t lo, int64_t hi, const T* __restrict g, const T* __restrict y,
+                         T* __restrict dx) {
+  for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * (T(1) - y[i] * y[i]);
+}
+
+template <typename T>
+void sigmoid_backward_range(int64_t lo, int64_t hi, const T* __restrict g,
+                            const T* __restrict y, T* __restrict dx) {
+  for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * (y[i] * (T(1) - y[i]));
+}
+
+template <typename T>
+void tanh_backward(int64_t n, const T* g, const T* y, T* dx) {
+  parallel_chunks(n, [=](int64_t lo, int64_t hi) { tanh_backward_range(lo, hi, g, y, dx); });
+}
+
+template <typename T>
+void sigmoid_backward(int64_t n, const T* g, const T* y, T* dx) {
+  parallel_chunks(n, [=](int64_t lo, int64_t hi) { sigmoid_backward_range(lo, hi, g, y, dx); });
+}
+
+template void tanh_backward<float>(int64_t, const float*, const float*, float*);
+template void tanh_backward<double>(int64_t, const double*, const double*, double*);
+template void sigmoid_backward<float>(int64_t, const float*, const float*, float*);
+template void sigmoid_backward<double>(int64_t, const double*, const double*, double*);
 template void add<float>(int64_t, const float*, const float*, float*);
 template void add<double>(int64_t, const double*, const double*, double*);
 template void relu_forward<float>(int64_t, const float*, float*);

@@ -15,6 +15,14 @@ void relu_forward(int64_t n, const T* x, T* y);
 template <typename T>
 void relu_backward(int64_t n, const T* g, const T* y, T* dx);
 
+// dx[i] = g[i] * (1 - y[i]^2), where y is tanh's output
+template <typename T>
+void tanh_backward(int64_t n, const T* g, const T* y, T* dx);
+
+// dx[i] = g[i] * y[i] * (1 - y[i]), where y is the sigmoid's output
+template <typename T>
+void sigmoid_backward(int64_t n, const T* g, const T* y, T* dx);
+
 // out[i] = a[i] + b[i] (out may be a or b)
 template <typename T>
 void add(int64_t n, const T* a, const T* b, T* out);

@@ -194,6 +194,8 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if _kernel_pair(g, out):
+            return _C.tanh_backward(g, out)
         return g * (1 - out * out)
 
 
@@ -210,6 +212,8 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if _kernel_pair(g, out):
+            return _C.sigmoid_backward(g, out)
         return g * out * (1 - out)
 
 
@@ -220,6 +224,12 @@ def _fast_float(a: Any) -> bool:
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _BIG = 1 << 15  # elements from which the threaded C++ add beats NumPy's
+
+
+def _kernel_pair(g: Any, out: Any) -> bool:
+    """An activation's gradient and saved output that the C++ backward kernels take."""
+    return (_fast_float(g) and type(out) is np.ndarray and g.dtype == out.dtype
+            and g.shape == out.shape and out.flags.c_contiguous)
 
 
 def _big_pair(a: Any, b: Any) -> bool:
@@ -239,7 +249,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if _fast_float(g) and g.dtype == out.dtype and out.flags.c_contiguous:
+        if _kernel_pair(g, out):
             return _C.relu_backward(g, out)
         return g * (out > 0)
 
