@@ -96,6 +96,22 @@ def torch_fns(name: str, ember_model: Any = None, channels_last: bool = False) -
     return step_fns(model, x, y, opt, torch.nn.CrossEntropyLoss(), torch.inference_mode)
 
 
+def fused_infer(name: str, model: Any) -> Any:
+    """Inference of ``model`` with batch norm folded into the convolutions
+    (ember.utils.fuse_conv_bn), the way to deploy a trained ember CNN."""
+    import ember
+    from ember.utils import fuse_conv_bn
+
+    x = ember.tensor(_batch(name)[0])
+    fused = fuse_conv_bn(model, x)
+
+    def infer() -> None:
+        with ember.no_grad():
+            fused(x)
+
+    return infer
+
+
 def forward_flops(name: str, model: Any) -> int:
     from ember.utils import summary
 
@@ -119,8 +135,11 @@ def run_child(threads: int, quick: bool, names: List[str]) -> Dict[str, Any]:
         reps = 5 if quick else 9
         train = _timing.interleaved({k: v["train"] for k, v in fns.items()}, reps=reps,
                                     min_sample_s=0.05, max_total_s=20 if quick else 90)
-        infer = _timing.interleaved({k: v["infer"] for k, v in fns.items()}, reps=reps,
-                                    min_sample_s=0.05, max_total_s=10 if quick else 45)
+        infer_fns = {k: v["infer"] for k, v in fns.items()}
+        if name in CONV_MODELS:
+            infer_fns["ember-fused"] = fused_infer(name, em["model"])
+        infer = _timing.interleaved(infer_fns, reps=reps, min_sample_s=0.05,
+                                    max_total_s=10 if quick else 45)
         batch = MODELS[name][0]
         row = {"model": name, "batch": batch, "forward_flops": flops,
                "train_s": train, "infer_s": infer}
@@ -182,8 +201,9 @@ def render(results: List[Dict[str, Any]]) -> str:
     for res in results:
         peak = res["peak_gflops"]
         headers = ["model", "thr", "batch", "ember train", "torch", "torch-cl", "x torch",
-                   "x torch-cl", "GFLOPS", "% peak", "ember infer", "torch", "torch-cl",
-                   "x torch", "x torch-cl", "peak MB", "torch", "step MB", "torch"]
+                   "x torch-cl", "GFLOPS", "% peak", "ember infer", "fused", "torch",
+                   "torch-cl", "x torch", "x torch-cl", "peak MB", "torch", "step MB",
+                   "torch"]
         lines = []
         for row in res["rows"]:
             b, tr, inf = row["batch"], row["train_s"], row["infer_s"]
@@ -193,20 +213,23 @@ def render(results: List[Dict[str, Any]]) -> str:
                 return b / d[k] if k in d else None
 
             def ratio(d: Dict[str, float], k: str) -> Any:
-                return d[k] / d["ember"] if k in d else None
+                if k not in d:
+                    return None
+                return d[k] / min(v for f, v in d.items() if f.startswith("ember"))
 
             gflops = 3 * row["forward_flops"] / tr["ember"] / 1e9
             lines.append([row["model"], res["threads"], b, ips(tr, "ember"), ips(tr, "torch"),
                           ips(tr, "torch-cl"), ratio(tr, "torch"), ratio(tr, "torch-cl"),
-                          gflops, 100 * gflops / peak, ips(inf, "ember"), ips(inf, "torch"),
-                          ips(inf, "torch-cl"), ratio(inf, "torch"), ratio(inf, "torch-cl"),
+                          gflops, 100 * gflops / peak, ips(inf, "ember"),
+                          ips(inf, "ember-fused"), ips(inf, "torch"), ips(inf, "torch-cl"), ratio(inf, "torch"), ratio(inf, "torch-cl"),
                           mem.get("ember", {}).get("peak_mb"),
                           mem.get("torch", {}).get("peak_mb"),
                           mem.get("ember", {}).get("step_mb"),
                           mem.get("torch", {}).get("step_mb")])
-        out.append(f"images/s (higher is better); 'x torch' = ember's speed / torch's; FMA "
-                   f"peak measured in this run: {peak:.0f} GFLOPS on {res['threads']} "
-                   f"thread(s); GFLOPS = ember's effective training GFLOPS")
+        out.append(f"images/s (higher is better); 'x torch' = ember's speed / torch's (for "
+                   f"inference ember's faster of plain and 'fused' = fuse_conv_bn); FMA peak "
+                   f"measured in this run: {peak:.0f} GFLOPS on {res['threads']} thread(s); "
+                   f"GFLOPS = ember's effective training GFLOPS")
         out.append(_timing.format_table(headers, lines))
     return "\n".join(out)
 
@@ -219,14 +242,14 @@ def bar_chart(results: List[Dict[str, Any]], path: str) -> None:
     import matplotlib.pyplot as plt
 
     res = results[-1]
-    fws = ["ember", "torch", "torch-cl"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fws = ["ember", "ember-fused", "torch", "torch-cl"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, key, title in ((axes[0], "train_s", "training step"),
                            (axes[1], "infer_s", "inference")):
         names = [r["model"] for r in res["rows"]]
         for j, fw in enumerate(fws):
             vals = [r["batch"] / r[key][fw] if fw in r[key] else 0.0 for r in res["rows"]]
-            ax.bar(np.arange(len(names)) + (j - 1) * 0.27, vals, 0.27, label=fw)
+            ax.bar(np.arange(len(names)) + (j - 1.5) * 0.2, vals, 0.2, label=fw)
         ax.set_xticks(np.arange(len(names)))
         ax.set_xticklabels(names)
         ax.set_yscale("log")
