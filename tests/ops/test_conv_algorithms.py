@@ -1,8 +1,8 @@
 """The convolution algorithms against each other and a float64 reference: Winograd F(2x2,3x3)
-(float32, 3x3 stride-1 layers), the frame backward-weight (stride-1 layers, float32 and
-float64), im2col + GEMM with column blocks that split images or span several of them, on 1
-and 2 threads. Each path is forced with _C.set_conv_algo so that the tests cover it whatever
-the automatic choice picks for the shape."""
+(float32, 3x3 stride-1 layers), the frame forward, backward-input and backward-weight
+(stride-1 layers, float32 and float64), im2col + GEMM with column blocks that split images
+or span several of them, on 1 and 2 threads. Each path is forced with _C.set_conv_algo so
+that the tests cover it whatever the automatic choice picks for the shape."""
 import numpy as np
 import pytest
 
@@ -166,6 +166,38 @@ def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
     algo("im2col")  # the other algorithm agrees too
     dw2, _ = _C.conv2d_backward_weight(x, dy, (r, s), (1, 1), pad, (dil, dil), g, False)
     np.testing.assert_allclose(dw2, dw, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("cfg", FRAME, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frame_forward_and_backward_input_match_reference(cfg, threads, dtype, algo):
+    """The frame forward (gemm_shifted) and the stride-1 backward-input run as a forward
+    convolution of dy with the flipped, transposed filters."""
+    n, c, h, w_, k, r, s, pad, dil, g = cfg
+    ember.set_num_threads(threads)
+    algo("frame")
+    rng = np.random.default_rng(n + c * k + r)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = (rng.standard_normal((k, c // g, r, s)) / np.sqrt(r * s * c / g)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    args = ((1, 1), pad, (dil, dil), g)
+    y = _C.conv2d_forward(x, w, b, *args)
+    want = ref.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                      (1, 1), pad, (dil, dil), g)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(y, want, rtol=tol, atol=tol * np.abs(want).max(),
+                               err_msg=f"frame forward {cfg} threads={threads}")
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = _C.conv2d_backward_input(dy, w, (h, w_), *args)
+    algo("im2col")
+    want_dx = _C.conv2d_backward_input(dy.astype(np.float64), w.astype(np.float64), (h, w_),
+                                       *args)
+    np.testing.assert_allclose(dx, want_dx, rtol=tol, atol=tol * np.abs(want_dx).max(),
+                               err_msg=f"frame backward-input {cfg} threads={threads}")
+    if dil == 1:
+        ref_dx, _ = grads_reference(x, w, dy, (1, 1), pad, g)
+        np.testing.assert_allclose(want_dx, ref_dx, rtol=1e-10, atol=1e-10)
 
 
 def frame_reference(x, dy, rs, pad, dil, groups):

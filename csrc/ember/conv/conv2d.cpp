@@ -276,6 +276,91 @@ bool use_frame_backward_weight(const Conv2dShape& s) {
   return (s.Cg() + s.Kg()) * f.Fs * static_cast<int64_t>(sizeof(T)) <= (int64_t(3) << 19);
 }
 
+// Zero-padded frames of group g's input planes for images [na, na + nimg): row c of xf (row
+// stride ldx) holds the images' frames Fs apart, then f.tail zeros.
+template <typename T>
+void build_x_frames(const Conv2dShape& s, const FrameGeometry& f, const T* x, int64_t g,
+                    int64_t na, int64_t nimg, T* xf, int64_t ldx) {
+  const int64_t Cg = s.Cg(), HW = s.H * s.W;
+  for (int64_t c = 0; c < Cg; ++c) {
+    T* row = xf + c * ldx;
+    for (int64_t i = 0; i < nimg; ++i) {
+      T* fr = row + i * f.Fs;
+      const T* src = x + ((na + i) * s.C + g * Cg + c) * HW;
+      std::fill(fr, fr + s.ph * f.Wf, T(0));
+      for (int64_t h = 0; h < s.H; ++h) {
+        T* d = fr + (s.ph + h) * f.Wf;
+        std::fill(d, d + s.pw, T(0));
+        std::memcpy(d + s.pw, src + h * s.W, sizeof(T) * s.W);
+        std::fill(d + s.pw + s.W, d + f.Wf, T(0));
+      }
+      std::fill(fr + (s.ph + s.H) * f.Wf, fr + f.Fs, T(0));
+    }
+    std::fill(row + nimg * f.Fs, row + nimg * f.Fs + f.tail, T(0));
+  }
+}
+
+// Kernel-tap offsets r*dh*Wf + s*dw, tap o = r * S + s.
+inline std::vector<int64_t> tap_offsets(const Conv2dShape& s, const FrameGeometry& f) {
+  std::vector<int64_t> off(static_cast<size_t>(s.R * s.S));
+  for (int64_t r = 0; r < s.R; ++r)
+    for (int64_t q = 0; q < s.S; ++q) off[r * s.S + q] = r * s.dh * f.Wf + q * s.dw;
+  return off;
+}
+
+// Frame forward (stride 1): y_g (Kg x P*Wf frame positions) = sum over taps o of
+// W_o (Kg x Cg) @ xf shifted by offs[o] -- gemm_shifted, the shifted rows read in place --
+// then the Q valid columns of each frame row are copied out, plus the bias. wt holds the
+// weights as [g][o][k][c].
+template <typename T>
+void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y,
+                         int64_t n0, int64_t n1) {
+  FrameGeometry f = frame_geometry(s);
+  f.tail = round_up(f.tail + gemm::kShiftedSlack, frame::kAlign);
+  const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq();
+  const int64_t ldx = f.Fs + f.tail, len = s.P * f.Wf;
+  T* xf = scratch<T>(2, static_cast<size_t>(Cg * ldx));
+  T* yf = scratch<T>(3, static_cast<size_t>(Kg * len));
+  const std::vector<int64_t> off = tap_offsets(s, f);
+  for (int64_t n = n0; n < n1; ++n) {
+    for (int64_t g = 0; g < s.groups; ++g) {
+      build_x_frames(s, f, x, g, n, 1, xf, ldx);
+      gemm::gemm_shifted<T>(Kg, len, Cg, RS, wt + g * RS * Kg * Cg, xf, ldx, off.data(), yf,
+                            len);
+      for (int64_t k = 0; k < Kg; ++k) {
+        const T bias = b != nullptr ? b[g * Kg + k] : T(0);
+        T* yk = y + (n * s.K + g * Kg + k) * pq;
+        const T* src = yf + k * len;
+        for (int64_t p = 0; p < s.P; ++p)
+          for (int64_t q = 0; q < s.Q; ++q) yk[p * s.Q + q] = src[p * f.Wf + q] + bias;
+      }
+    }
+  }
+}
+
+template <typename T>
+void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y) {
+  for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
+    frame_forward_range(s, x, wt, b, y, n0, n1);
+  });
+}
+
+// The stride-1 backward-input as a forward convolution: input dy (N, K, P, Q), output
+// (N, C, H, W), padding dilation * (kernel - 1) - padding (negative when the forward padding
+// exceeds that; callers then use another algorithm).
+inline Conv2dShape transposed_shape(const Conv2dShape& s) {
+  Conv2dShape t = s;
+  t.C = s.K;
+  t.K = s.C;
+  t.H = s.P;
+  t.W = s.Q;
+  t.ph = s.dh * (s.R - 1) - s.ph;
+  t.pw = s.dw * (s.S - 1) - s.pw;
+  t.P = s.H;
+  t.Q = s.W;
+  return t;
+}
+
 // dw_t (K x crs, accumulated) += the weight gradient of images [n0, n1), all groups.
 template <typename T>
 void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, int64_t n0,
@@ -288,34 +373,12 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
   const int64_t ldx = nimg_max * f.Fs + f.tail, ldd = nimg_max * f.Fs;
   T* xf = scratch<T>(2, static_cast<size_t>(Cg * ldx));
   T* dyf = scratch<T>(3, static_cast<size_t>(Kg * ldd));
-  int64_t offs[64];
-  std::vector<int64_t> offs_big;
-  int64_t* off = offs;
-  if (RS > 64) {
-    offs_big.resize(static_cast<size_t>(RS));
-    off = offs_big.data();
-  }
-  for (int64_t r = 0; r < s.R; ++r)
-    for (int64_t q = 0; q < s.S; ++q) off[r * s.S + q] = r * s.dh * f.Wf + q * s.dw;
+  const std::vector<int64_t> offs = tap_offsets(s, f);
+  const int64_t* off = offs.data();
   for (int64_t g = 0; g < s.groups; ++g) {
     for (int64_t na = n0; na < n1; na += nimg_max) {
       const int64_t nimg = std::min(nimg_max, n1 - na);
-      for (int64_t c = 0; c < Cg; ++c) {
-        T* row = xf + c * ldx;
-        for (int64_t i = 0; i < nimg; ++i) {
-          T* fr = row + i * f.Fs;
-          const T* src = x + ((na + i) * s.C + g * Cg + c) * HW;
-          std::fill(fr, fr + s.ph * f.Wf, T(0));
-          for (int64_t h = 0; h < s.H; ++h) {
-            T* d = fr + (s.ph + h) * f.Wf;
-            std::fill(d, d + s.pw, T(0));
-            std::memcpy(d + s.pw, src + h * s.W, sizeof(T) * s.W);
-            std::fill(d + s.pw + s.W, d + f.Wf, T(0));
-          }
-          std::fill(fr + (s.ph + s.H) * f.Wf, fr + f.Fs, T(0));
-        }
-        std::fill(row + nimg * f.Fs, row + nimg * f.Fs + f.tail, T(0));
-      }
+      build_x_frames(s, f, x, g, na, nimg, xf, ldx);
       for (int64_t k = 0; k < Kg; ++k) {
         T* row = dyf + k * ldd;
         for (int64_t i = 0; i < nimg; ++i) {
@@ -332,6 +395,23 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
       frame::dot<T>(a, dyf, xf, dw_t + g * Kg * s.crs());
     }
   }
+}
+
+// Frame forward (gemm_shifted over zero-padded frames) where it measured faster than
+// Winograd and im2col + GEMM (2 threads, effective GFLOPS frame / Winograd / im2col): few
+// input channels at >= 12 output columns: 16->16 3x3 at 32x32 197 / 171 / 119, 32->32 at
+// 16x16 208 / 191 / 141; not many channels (64->64 at 32x32 272 / 395 / 224: Winograd's 2.25x
+// fewer multiply-adds win) nor small images (64->64 at 8x8 145 / 88 / 170: a frame row of 10
+// columns for 8 outputs and short tiles), nor 3 input channels (3->16 at 32x32 96 / - / 98).
+template <typename T>
+bool use_frame_forward(const Conv2dShape& s) {
+  const ConvAlgo a = get_conv_algo();
+  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
+  if (a == ConvAlgo::Frame) return true;
+  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
+  const int nt = get_num_threads();
+  if (nt > 1 && s.N < nt) return false;
+  return s.Cg() >= 4 && s.Cg() <= 32 && s.Kg() <= 64 && s.Q >= 12;
 }
 
 std::atomic<int>& algo_slot() {
@@ -395,6 +475,17 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if (use_frame_forward<T>(s)) {
+    // Weights as [g][o][k][c] (the A_o of gemm_shifted), once per call.
+    const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
+    std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t k = 0; k < Kg; ++k)
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t o = 0; o < RS; ++o)
+            wt[((g * RS + o) * Kg + k) * Cg + c] = w[((g * Kg + k) * Cg + c) * RS + o];
+    return frame_forward(s, x, wt.data(), b, y);
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (use_winograd<T>(s)) return winograd_forward(s, x, w, b, y);
   }
@@ -439,6 +530,19 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx) {
+  // Stride 1: dx is the forward convolution of dy with the filters flipped and transposed
+  // (C/g outputs per group, K/g inputs) and padding dilation * (R - 1) - padding.
+  const Conv2dShape t = transposed_shape(s);
+  if (s.sh == 1 && s.sw == 1 && t.ph >= 0 && t.pw >= 0 && use_frame_forward<T>(t)) {
+    const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
+    std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));  // [g][o][c][k], o flipped
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t k = 0; k < Kg; ++k)
+          for (int64_t o = 0; o < RS; ++o)
+            wt[((g * RS + o) * Cg + c) * Kg + k] = w[((g * Kg + k) * Cg + c) * RS + RS - 1 - o];
+    return frame_forward(t, dy, wt.data(), static_cast<const T*>(nullptr), dx);
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (use_winograd<T>(s)) return winograd_backward_input(s, dy, w, dx);
   }

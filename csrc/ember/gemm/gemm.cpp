@@ -61,6 +61,25 @@ void dispatch(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs
 }  // namespace
 
 template <typename T>
+void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, const T* b,
+                  int64_t ldb, const int64_t* offs, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0 || nshift <= 0) return;
+  if (k <= 0) {
+    scale_c(m, n, T(0), c, ldc);
+    return;
+  }
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512)
+    return avx512::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() >= Isa::Avx2)
+    return avx2::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
+#endif
+  generic::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
+}
+
+template <typename T>
 void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
                           int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
                           int64_t ldc, int max_threads) {
@@ -124,7 +143,9 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
                                         int);                                                 \
   template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
                                 int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T, T*, \
-                                int64_t, int64_t);
+                                int64_t, int64_t);                                            \
+  template void gemm_shifted<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*,      \
+                                int64_t, const int64_t*, T*, int64_t);
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

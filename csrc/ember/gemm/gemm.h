@@ -41,6 +41,16 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
                   int64_t stride_a, int64_t a_rs, int64_t a_cs, const T* b, int64_t stride_b,
                   int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t stride_c, int64_t ldc);
 
+// Sum of shifted products, on the calling thread only:
+//   C (m x n, ldc) := sum_{o < nshift} A_o @ B_o
+// with A_o = a + o * m * k (row-major m x k) and row p of B_o at b + offs[o] + p * ldb, read
+// in place: every such row must be readable for n + kShiftedSlack values. A stride-1
+// convolution over zero-padded frames is this with one shift per kernel tap (conv/conv2d.cpp).
+constexpr int64_t kShiftedSlack = 32;
+template <typename T>
+void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, const T* b,
+                  int64_t ldb, const int64_t* offs, T* c, int64_t ldc);
+
 // One ISA's driver: the same entry points, in namespaces ember::gemm::generic / ::avx2.
 #define EMBER_GEMM_DECLARE_ISA(NS)                                                            \
   namespace NS {                                                                             \
@@ -50,6 +60,12 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   void run(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t a_rs,    \
            int64_t a_cs, const double* b, int64_t b_rs, int64_t b_cs, double beta,          \
            double* c, int64_t ldc, int nthreads);                                            \
+  void run_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const float* a,           \
+                   const float* b, int64_t ldb, const int64_t* offs, float* c,                \
+                   int64_t ldc);                                                              \
+  void run_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const double* a,          \
+                   const double* b, int64_t ldb, const int64_t* offs, double* c,              \
+                   int64_t ldc);                                                              \
   }
 
 EMBER_GEMM_DECLARE_ISA(generic)

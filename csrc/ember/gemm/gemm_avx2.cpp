@@ -157,16 +157,6 @@ struct KernelF64 {
 
 }  // namespace
 
-void run(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_rs,
-         int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c,
-         int64_t ldc, int nthreads) {
-  driver<KernelF32>(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
-}
-
-void run(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t a_rs,
-         int64_t a_cs, const double* b, int64_t b_rs, int64_t b_cs, double beta, double* c,
-         int64_t ldc, int nthreads) {
-  driver<KernelF64>(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
-}
+#include "ember/gemm/gemm_entry.inc"
 
 }  // namespace ember::gemm::avx2
