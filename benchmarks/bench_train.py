@@ -25,7 +25,7 @@ import importlib.util
 import json
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -96,12 +96,15 @@ def torch_fns(name: str, ember_model: Any = None, channels_last: bool = False) -
     return step_fns(model, x, y, opt, torch.nn.CrossEntropyLoss(), torch.inference_mode)
 
 
-def fused_infer(name: str, model: Any) -> Any:
+def fused_infer(name: str, model: Any) -> Optional[Callable[[], None]]:
     """Inference of ``model`` with batch norm folded into the convolutions
     (ember.utils.fuse_conv_bn), the way to deploy a trained ember CNN."""
     import ember
-    from ember.utils import fuse_conv_bn
 
+    try:
+        from ember.utils import fuse_conv_bn
+    except ImportError:  # an ember before fuse_conv_bn (timing an older build)
+        return None
     x = ember.tensor(_batch(name)[0])
     fused = fuse_conv_bn(model, x)
 
@@ -136,8 +139,9 @@ def run_child(threads: int, quick: bool, names: List[str]) -> Dict[str, Any]:
         train = _timing.interleaved({k: v["train"] for k, v in fns.items()}, reps=reps,
                                     min_sample_s=0.05, max_total_s=20 if quick else 90)
         infer_fns = {k: v["infer"] for k, v in fns.items()}
-        if name in CONV_MODELS:
-            infer_fns["ember-fused"] = fused_infer(name, em["model"])
+        fused = fused_infer(name, em["model"]) if name in CONV_MODELS else None
+        if fused is not None:
+            infer_fns["ember-fused"] = fused
         infer = _timing.interleaved(infer_fns, reps=reps, min_sample_s=0.05,
                                     max_total_s=10 if quick else 45)
         batch = MODELS[name][0]
