@@ -61,6 +61,7 @@ def test_summary_and_info(capsys):
     (["eval", "--checkpoint", "/no/such/file"], "cannot read"),
     (["summary", "--model", "lenet5", "--input", "28xabc"], "expected sizes like"),
     (["bench", "nosuchbench"], "unknown benchmark"),
+    (["train", "--scale-lr", "--epochs", "1"], "--scale-lr needs --distributed"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_without_traceback(args, msg):

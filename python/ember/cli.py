@@ -164,6 +164,53 @@ def _run_config(a: argparse.Namespace) -> Dict[str, Any]:
             "seed": a.seed, "val_fraction": a.val_fraction, "label_smoothing": a.label_smoothing}
 
 
+def _say(main: bool, text: str) -> None:
+    if main:
+        print(text, flush=True)
+
+
+def _init_distributed(a: argparse.Namespace) -> Any:
+    """The MPI world for --distributed (a world of one otherwise). Each rank defaults to its
+    share of the machine's cores (ranks x threads <= cores)."""
+    from ember.distributed import World
+
+    if not getattr(a, "distributed", False):
+        if getattr(a, "scale_lr", False):
+            raise UsageError("--scale-lr needs --distributed")
+        return World(0, 1, 0, 1)
+    try:
+        import ember.distributed as dist
+
+        world = dist.init()
+    except ImportError as exc:
+        raise UsageError(f"--distributed: {exc}") from None
+    if a.threads is None:
+        import ember
+
+        a.threads = max(1, (os.cpu_count() or 1) // world.local_size)
+        ember.set_num_threads(a.threads)
+    return world
+
+
+def _schedule(a: argparse.Namespace, opt: Any, world: Any) -> Any:
+    """Cosine over the epochs; with --scale-lr the lr is multiplied by the number of ranks
+    and reached by a linear warm-up over the first epochs (Goyal et al. 2017: 5 of 90;
+    here a quarter of the run, at most 5)."""
+    import ember
+
+    lrs = ember.optim.lr_scheduler
+    warm = min(5, a.epochs // 4) if a.scale_lr and world.size > 1 else 0
+    if a.scale_lr and world.size > 1:
+        for g in opt.param_groups:
+            g["lr"] *= world.size
+    if warm == 0:
+        return lrs.CosineAnnealingLR(opt, T_max=a.epochs)
+    return lrs.SequentialLR(opt, [lrs.LinearLR(opt, start_factor=1.0 / world.size,
+                                               total_iters=warm),
+                                  lrs.CosineAnnealingLR(opt, T_max=a.epochs - warm)],
+                            milestones=[warm])
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     import ember
     from ember import nn
@@ -182,6 +229,8 @@ def cmd_train(a: argparse.Namespace) -> int:
                     "weight_decay", "augment", "seed", "val_fraction", "label_smoothing"):
             setattr(a, key, cfg[key])
         a.epochs = cfg["epochs"]
+    world = _init_distributed(a)
+    main = world.rank == 0
     if a.threads is not None:
         ember.set_num_threads(a.threads)
     ember.manual_seed(a.seed)
@@ -200,9 +249,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     _check_model_fits(model, (c, h, images.shape[2]), a.model)
     params = sum(p.numel() for p in model.parameters())
     opt = make_optimizer(a.optimizer, model.parameters(), a.lr, a.weight_decay)
-    sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs)
-    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=True,
-                              batch_transform=train_tf, num_workers=1)
+    sched, sampler = _schedule(a, opt, world), None
+    if world.size > 1:
+        import ember.distributed as dist
+
+        dist.broadcast_parameters(model)  # every rank starts from rank 0's weights
+        sampler = dist.DistributedSampler(train_set, shuffle=True, seed=a.seed)
+        opt = dist.DistributedOptimizer(opt)
+    train_loader = DataLoader(train_set, batch_size=a.batch_size, shuffle=sampler is None,
+                              sampler=sampler, batch_transform=train_tf, num_workers=1)
     val_loader = (DataLoader(val_set, batch_size=256, batch_transform=eval_tf)
                   if val_set is not None else None)
     test_loader = DataLoader(test, batch_size=256, batch_transform=eval_tf)
@@ -219,21 +274,25 @@ def cmd_train(a: argparse.Namespace) -> int:
         def on_epoch_end(self, trainer: Any, epoch: int, logs: Dict[str, float]) -> None:
             trainer.save_checkpoint(last_path)
 
-    quiet = 2 if a.quiet else 1
-    print(f"ember train: {a.model} ({params:,} parameters) on {data_name}: "
+    quiet = (2 if a.quiet else 1) if main else 0
+    dist_note = (f", {world.size} ranks x batch {a.batch_size} (global "
+                 f"{world.size * a.batch_size})" if world.size > 1 else "")
+    _say(main, f"ember train: {a.model} ({params:,} parameters) on {data_name}: "
           f"{len(train_set)} train / {len(val_set) if val_set is not None else 0} validation / "
           f"{len(test)} test images of {c}x{h}x{images.shape[2]}, {num_classes} classes; "
           f"{a.optimizer} lr {opt.param_groups[0]['lr']:g}, cosine schedule, batch "
           f"{a.batch_size}, {a.epochs} epochs, augment {'on' if a.augment else 'off'}, "
-          f"{ember.get_num_threads()} threads, {ember.config()['isa']}", flush=True)
+          f"{ember.get_num_threads()} threads, {ember.config()['isa']}{dist_note}")
     loss_fn = nn.CrossEntropyLoss(label_smoothing=a.label_smoothing)
-    trainer = Trainer(model, loss_fn, opt, sched, ["accuracy"],
-                      [ModelCheckpoint(best_path, monitor=monitor), SaveLast(),
-                       JSONLogger(os.path.join(out, "history.json"))],
-                      verbose=quiet, config=config)
+    callbacks = ([ModelCheckpoint(best_path, monitor=monitor), SaveLast(),
+                  JSONLogger(os.path.join(out, "history.json"))] if main else [])
+    trainer = Trainer(model, loss_fn, opt, sched, ["accuracy"], callbacks, verbose=quiet,
+                      config=config)
     start = time.perf_counter()
     history = trainer.fit(train_loader, a.epochs, val_loader, resume=a.resume or None)
     seconds = time.perf_counter() - start
+    if not main:  # rank 0 evaluates, plots and writes the run folder
+        return 0
     best = ember.load(best_path)
     model.load_state_dict(best["model"])
     preds, targets = [], []
@@ -447,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None,
                    help="continue from a last.safetensors (its settings are reused)")
     t.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI: run under mpiexec -n N; --batch-size is per "
+                        "rank (docs/distributed.md)")
+    t.add_argument("--scale-lr", action="store_true",
+                   help="with --distributed: multiply the learning rate by the number of ranks "
+                        "(linear scaling rule) with a linear warm-up over the first epochs")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on its dataset's test split")

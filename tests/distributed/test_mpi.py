@@ -118,3 +118,22 @@ def test_optimizer_state_broadcast(tmp_path):
     run_ok("optstate", out)
     res = json.loads(out.read_text())
     assert res["equal"] and res["n"] == 180 and res["steps"] == [3, 3, 3, 3]
+
+
+def test_ember_train_distributed(tmp_path):
+    """`mpiexec -n 2 ember train --distributed`: one run folder written by rank 0, one
+    banner, a model that learned (global batch 2 x 32)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    code = "import sys; from ember.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "-c", code, "train",
+                           "--distributed", "--scale-lr", "--epochs", "8", "--batch-size", "32",
+                           "--quiet", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("ember train:") == 1  # rank 0 only
+    assert "2 ranks x batch 32 (global 64)" in proc.stdout
+    assert os.listdir(tmp_path) == ["smallcnn-digits"]
+    metrics = json.loads((tmp_path / "smallcnn-digits" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.85
+    lrs = [row["lr"] for row in metrics["epochs"]]
+    assert lrs[0] < lrs[2]  # linear warm-up towards 2 x the base lr

@@ -275,7 +275,10 @@ class Trainer:
             epoch = self.epoch + 1
             for cb in self.callbacks:
                 cb.on_epoch_begin(self, epoch)
-            logs = self.train_epoch(train_loader, epoch, epochs)
+            sampler = getattr(train_loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shared shuffle
+                sampler.set_epoch(epoch - 1)
+            logs = _across_ranks(self.train_epoch(train_loader, epoch, epochs))
             if val_loader is not None:
                 res = evaluate(self.model, val_loader, self.loss_fn, self.metric_specs,
                                self.num_classes)
@@ -293,6 +296,25 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+
+def _across_ranks(logs: Dict[str, Any]) -> Dict[str, Any]:
+    """In an MPI job (ember.distributed), the epoch's training metrics averaged over the
+    ranks and the images/s summed, so that rank 0's log speaks for the job."""
+    import sys as _sys
+
+    dist = _sys.modules.get("ember.distributed")
+    if dist is None or dist.get_world_size() == 1:
+        return logs
+    out = {}
+    for k, v in logs.items():
+        if np.ndim(v) != 0:
+            out[k] = v
+        elif k == "images_per_s":
+            out[k] = dist.all_average(float(v)) * dist.get_world_size()
+        else:
+            out[k] = dist.all_average(float(v))
+    return out
 
 
 def fit(model: Module, train_loader: Iterable, loss_fn: Callable, optimizer: Any,
