@@ -294,6 +294,8 @@ class DistributedOptimizer:
         return self.optimizer.step(closure) if closure is not None else self.optimizer.step()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "optimizer":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.optimizer, name)
 
 
