@@ -11,6 +11,7 @@ void register_pool(py::module_& m);
 void register_norm(py::module_& m);
 void register_optim(py::module_& m);
 void register_eltwise(py::module_& m);
+void register_loss(py::module_& m);
 }  // namespace ember::bind
 
 PYBIND11_MODULE(_C, m) {
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_C, m) {
   ember::bind::register_norm(m);
   ember::bind::register_optim(m);
   ember::bind::register_eltwise(m);
+  ember::bind::register_loss(m);
 }

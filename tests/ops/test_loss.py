@@ -840,3 +840,61 @@ def test_functional_namespace_exports_the_losses():
     for name in ("cross_entropy", "nll_loss", "multi_margin_loss", "mse_loss", "l1_loss",
                  "binary_cross_entropy", "binary_cross_entropy_with_logits"):
         assert getattr(F, name) is getattr(L, name), name
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 20, 17), (700, 10), (2, 11, 48, 48)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cross_entropy_fused_kernel_large_shapes(shape, threads):
+    """The fused C++ kernel over blocks of positions (> 256 per image) and on two threads,
+    against the log-softmax formula in float64, with weights, smoothing and ignored targets."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(sum(shape))
+        c = shape[1]
+        x = rng.standard_normal(shape) * 3
+        t = rng.integers(0, c, (shape[0],) + shape[2:])
+        t.flat[::7] = -100
+        w = rng.uniform(0.5, 2.0, c)
+        xe = ember.tensor(x, requires_grad=True)
+        out = L.cross_entropy(xe, ember.tensor(t), ember.tensor(w), label_smoothing=0.2)
+        out.backward()
+        x2 = np.moveaxis(x, 1, -1).reshape(-1, c)
+        t2 = t.reshape(-1)
+        logp = x2 - x2.max(1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+        valid = t2 != -100
+        ts = np.where(valid, t2, 0)
+        coef = np.zeros_like(logp)
+        coef[np.arange(len(t2)), ts] = 0.8 * w[ts]
+        coef += 0.2 / c * w[None, :]
+        coef *= valid[:, None]
+        denom = (w[ts] * valid).sum()
+        want = -(coef * logp).sum() / denom
+        np.testing.assert_allclose(out.item(), want, rtol=1e-12)
+        grad = (np.exp(logp) * coef.sum(1, keepdims=True) - coef) / denom
+        want_g = np.moveaxis(grad.reshape((shape[0],) + shape[2:] + (c,)), -1, 1)
+        np.testing.assert_allclose(xe.grad.numpy(), want_g, rtol=1e-10, atol=1e-14)
+    finally:
+        ember.set_num_threads(before)
+
+
+def test_cross_entropy_kernel_checks_its_arguments():
+    from ember import _C
+
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(IndexError, match="cross_entropy: target 3 is out of bounds for 3"):
+        _C.cross_entropy_forward(x, np.array([0, 3]), None, -100, 0.0)
+    with pytest.raises(TypeError, match="argument 'target' must be int64"):
+        _C.cross_entropy_forward(x, np.array([0, 1], np.int32), None, -100, 0.0)
+    with pytest.raises(ValueError, match="must have 2 elements"):
+        _C.cross_entropy_forward(x, np.array([0, 1, 2]), None, -100, 0.0)
+    with pytest.raises(ValueError, match="argument 'input' must be at least 2-D"):
+        _C.cross_entropy_forward(np.zeros(3, np.float32), np.array([0]), None, -100, 0.0)
+    with pytest.raises(ValueError, match="label_smoothing' must be in"):
+        _C.cross_entropy_forward(x, np.array([0, 1]), None, -100, 1.5)
+    with pytest.raises(ValueError, match="argument 'weight' must have shape"):
+        _C.cross_entropy_forward(x, np.array([0, 1]), np.ones(4, np.float32), -100, 0.0)
+    loss, lse, _ = _C.cross_entropy_forward(x, np.array([0, 1]), None, -100, 0.0)
+    with pytest.raises(ValueError, match="argument 'grad' must have 1 or 2 elements"):
+        _C.cross_entropy_backward(x, np.array([0, 1]), None, -100, 0.0, lse, np.ones(3))

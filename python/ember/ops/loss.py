@@ -6,6 +6,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ember import _C
+
 from ember.autograd.function import Function
 from ember.ops._util import check_same_shape, operand
 from ember.ops.activation import log_softmax_array
@@ -94,6 +96,8 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, smoothing):
+        if _fused_ok(x, target, weight):
+            return _fused_forward(ctx, x, target, weight, ignore_index, reduction, smoothing)
         x2 = _class_last(x)
         n, c = x2.shape
         logp = log_softmax_array(x2, 1)
@@ -123,6 +127,8 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.__dict__.get("fused"):
+            return _fused_backward(ctx, g)
         logp, coef = ctx.saved_tensors
         shape, reduction, denom, w, smoothing, tdtype = ctx.args
         gl = np.asarray(_reduce_grad(g, reduction, denom), dtype=logp.dtype).reshape(-1, 1)
@@ -135,6 +141,37 @@ class CrossEntropy(Function):
             gt = _class_first((-(1 - smoothing) * w[None, :] * logp * gl).astype(tdtype),
                               shape)
         return gx, gt, None, None, None, None
+
+
+def _fused_ok(x: np.ndarray, target: np.ndarray, weight: Optional[np.ndarray]) -> bool:
+    """Class-index targets on (N, C, ...) float logits: the fused C++ kernel's case
+    (probability targets and 1-D logits take the NumPy path)."""
+    return (x.ndim >= 2 and x.size > 0 and target.dtype.kind in "iu"
+            and x.dtype in (np.float32, np.float64)
+            and (weight is None or weight.shape == (x.shape[1],)))
+
+
+def _fused_forward(ctx, x, target, weight, ignore_index, reduction, smoothing):
+    """log-softmax + NLL in one C++ pass over the logits, in their (N, C, ...) layout (no
+    transpose of segmentation logits; NumPy took 14 ms per U-Net step here)."""
+    x = np.ascontiguousarray(x)
+    t = np.ascontiguousarray(target.reshape(-1), dtype=np.int64)
+    w = None if weight is None else np.ascontiguousarray(weight, dtype=x.dtype)
+    losses, lse, denom = _C.cross_entropy_forward(x, t, w, int(ignore_index), float(smoothing))
+    ctx.fused = True
+    ctx.save_for_backward(x)
+    ctx.args = (t, w, int(ignore_index), float(smoothing), lse, reduction, denom)
+    out_shape = (x.shape[0],) + x.shape[2:]
+    return _reduce(losses.reshape(out_shape), reduction, denom)
+
+
+def _fused_backward(ctx, g):
+    (x,) = ctx.saved_tensors
+    t, w, ignore_index, smoothing, lse, reduction, denom = ctx.args
+    gl = np.ascontiguousarray(np.asarray(_reduce_grad(g, reduction, denom), dtype=np.float64)
+                              .reshape(-1))
+    gx = _C.cross_entropy_backward(x, t, w, ignore_index, smoothing, lse, gl)
+    return gx, None, None, None, None, None
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
