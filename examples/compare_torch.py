@@ -132,84 +132,56 @@ def run(name: str, framework: str, threads: int, seed: int, init_path: str) -> D
     test_loader = DataLoader(test, batch_size=128, batch_transform=eval_tf)
     segment = task["model"] == "unet"
     steps = task["epochs"] * len(loader)
-    start = time.perf_counter()
     if framework == "ember":
-        from ember import nn
+        lib, model = ember, em
 
-        model = em
-        opt_cls = {"sgd": ember.optim.SGD, "adamw": ember.optim.AdamW}[task["opt"]]
-        kw = {"momentum": 0.9, "nesterov": True} if task["opt"] == "sgd" else {}
-        opt = opt_cls(model.parameters(), lr=task["lr"], weight_decay=task["wd"], **kw)
-        sched = ember.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=task["smoothing"])
-        for epoch in range(task["epochs"]):
-            model.train()
-            total, n = 0.0, 0
-            for x, y in loader:
-                loss = loss_fn(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss) * len(y)
-                n += len(y)
-            print(f"[ember] epoch {epoch + 1}: loss {total / n:.4f} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
-        seconds = time.perf_counter() - start
-        model.eval()
-        metric = MeanIoU(num_classes) if segment else None
-        correct = count = 0
-        with ember.no_grad():
-            for x, y in test_loader:
-                out = model(x)
-                if segment:
-                    metric.update(out, y)
-                else:
-                    correct += int((out.numpy().argmax(1) == y.numpy()).sum())
-                    count += len(y)
+        def to_fw(a: Any) -> Any:
+            return a
     else:
         import torch
 
         torch.set_num_threads(threads)
         torch.manual_seed(seed)
-        model = build_torch(task, num_classes, in_ch, size)
+        lib, model = torch, build_torch(task, num_classes, in_ch, size)
         state = ember.load(init_path)
-        theirs = model.state_dict()
         with torch.no_grad():
-            for k, t in theirs.items():
+            for k, t in model.state_dict().items():
                 t.copy_(torch.from_numpy(np.asarray(state[k].numpy())).reshape(t.shape))
-        opt_cls = {"sgd": torch.optim.SGD, "adamw": torch.optim.AdamW}[task["opt"]]
-        kw = {"momentum": 0.9, "nesterov": True} if task["opt"] == "sgd" else {}
-        opt = opt_cls(model.parameters(), lr=task["lr"], weight_decay=task["wd"], **kw)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=task["smoothing"])
-        start = time.perf_counter()
-        for epoch in range(task["epochs"]):
-            model.train()
-            total, n = 0.0, 0
-            for x, y in loader:
-                xt, yt = torch.from_numpy(x.numpy()), torch.from_numpy(y.numpy())
-                loss = loss_fn(model(xt), yt)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += loss.item() * len(yt)
-                n += len(yt)
-            print(f"[torch] epoch {epoch + 1}: loss {total / n:.4f} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
-        seconds = time.perf_counter() - start
-        model.eval()
-        metric = MeanIoU(num_classes) if segment else None
-        correct = count = 0
-        with torch.no_grad():
-            for x, y in test_loader:
-                out = model(torch.from_numpy(x.numpy())).numpy()
-                if segment:
-                    metric.update(out, y.numpy())
-                else:
-                    correct += int((out.argmax(1) == y.numpy()).sum())
-                    count += len(y)
+
+        def to_fw(a: Any) -> Any:
+            return torch.from_numpy(a.numpy())
+    # From here on the same code drives either framework.
+    opt_cls = {"sgd": lib.optim.SGD, "adamw": lib.optim.AdamW}[task["opt"]]
+    kw = {"momentum": 0.9, "nesterov": True} if task["opt"] == "sgd" else {}
+    opt = opt_cls(model.parameters(), lr=task["lr"], weight_decay=task["wd"], **kw)
+    sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    loss_fn = lib.nn.CrossEntropyLoss(label_smoothing=task["smoothing"])
+    start = time.perf_counter()
+    for epoch in range(task["epochs"]):
+        model.train()
+        total, n = 0.0, 0
+        for x, y in loader:
+            loss = loss_fn(model(to_fw(x)), to_fw(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(y)
+            n += len(y)
+        print(f"[{framework}] epoch {epoch + 1}: loss {total / n:.4f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    seconds = time.perf_counter() - start
+    model.eval()
+    metric = MeanIoU(num_classes) if segment else None
+    correct = count = 0
+    with lib.no_grad():
+        for x, y in test_loader:
+            out = model(to_fw(x)).numpy()
+            if segment:
+                metric.update(out, y.numpy())
+            else:
+                correct += int((out.argmax(1) == y.numpy()).sum())
+                count += len(y)
     score = metric.compute() if segment else correct / count
     return {"task": name, "framework": framework, "metric": "mean_iou" if segment else
             "test_accuracy", "value": float(score), "seconds": seconds, "threads": threads,

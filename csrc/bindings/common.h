@@ -157,6 +157,14 @@ inline void check_like(const char* op, const char* arg, const py::array& a, cons
   check_c_contiguous(op, arg, a);
 }
 
+// Calls f(T{}) with T = float or double as `a`'s dtype (already checked to be one of them):
+// one generic lambda instead of a float copy and a double copy of the same binding code.
+template <typename F>
+inline decltype(auto) dispatch_float(const py::array& a, F&& f) {
+  if (has_dtype<float>(a)) return f(float{});
+  return f(double{});
+}
+
 template <typename T>
 inline const T* ptr_or_null(const py::object& o) {
   return o.is_none() ? nullptr : static_cast<const T*>(o.cast<py::array>().data());

@@ -41,17 +41,12 @@ void check_operand(const char* op, const char* arg, const py::array& a, const ch
 template <typename Kernel, typename... In>
 void run_float(Kernel&& kernel, py::array& out, const py::array& in0, const In&... ins) {
   const int64_t n = in0.size();
-  if (has_dtype<float>(in0)) {
-    auto o = static_cast<float*>(out.mutable_data());
+  dispatch_float(in0, [&](auto tag) {
+    using T = decltype(tag);
+    auto o = static_cast<T*>(out.mutable_data());
     py::gil_scoped_release nogil;
-    kernel(n, static_cast<const float*>(in0.data()), static_cast<const float*>(ins.data())...,
-           o);
-  } else {
-    auto o = static_cast<double*>(out.mutable_data());
-    py::gil_scoped_release nogil;
-    kernel(n, static_cast<const double*>(in0.data()), static_cast<const double*>(ins.data())...,
-           o);
-  }
+    kernel(n, static_cast<const T*>(in0.data()), static_cast<const T*>(ins.data())..., o);
+  });
 }
 
 }  // namespace

@@ -78,24 +78,16 @@ void register_loss(py::module_& m) {
         const CeShape s = check_ce(op, x, target, weight, ignore_index, eps);
         py::array loss = positions_like(x, s.N * s.S), lse = positions_like(x, s.N * s.S);
         const auto* t = static_cast<const int64_t*>(target.data());
-        double denom;
-        if (has_dtype<float>(x)) {
-          auto xp = static_cast<const float*>(x.data());
-          auto wp = weight_ptr<float>(weight);
-          auto lp = static_cast<float*>(loss.mutable_data());
-          auto ep = static_cast<float*>(lse.mutable_data());
+        const double denom = dispatch_float(x, [&](auto tag) {
+          using T = decltype(tag);
+          auto xp = static_cast<const T*>(x.data());
+          auto wp = weight_ptr<T>(weight);
+          auto lp = static_cast<T*>(loss.mutable_data());
+          auto ep = static_cast<T*>(lse.mutable_data());
           py::gil_scoped_release nogil;
-          denom = loss::cross_entropy_forward<float>(s.N, s.C, s.S, xp, t, wp, ignore_index, eps,
-                                                     lp, ep);
-        } else {
-          auto xp = static_cast<const double*>(x.data());
-          auto wp = weight_ptr<double>(weight);
-          auto lp = static_cast<double*>(loss.mutable_data());
-          auto ep = static_cast<double*>(lse.mutable_data());
-          py::gil_scoped_release nogil;
-          denom = loss::cross_entropy_forward<double>(s.N, s.C, s.S, xp, t, wp, ignore_index,
-                                                      eps, lp, ep);
-        }
+          return loss::cross_entropy_forward<T>(s.N, s.C, s.S, xp, t, wp, ignore_index, eps, lp,
+                                                ep);
+        });
         return py::make_tuple(loss, lse, denom);
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"),
@@ -125,23 +117,16 @@ void register_loss(py::module_& m) {
         const auto* t = static_cast<const int64_t*>(target.data());
         const auto* gp = static_cast<const double*>(g.data());
         const int64_t gs = g.size() == 1 ? 0 : 1;
-        if (has_dtype<float>(x)) {
-          auto xp = static_cast<const float*>(x.data());
-          auto wp = weight_ptr<float>(weight);
-          auto ep = static_cast<const float*>(lse.data());
-          auto dp = static_cast<float*>(dx.mutable_data());
+        dispatch_float(x, [&](auto tag) {
+          using T = decltype(tag);
+          auto xp = static_cast<const T*>(x.data());
+          auto wp = weight_ptr<T>(weight);
+          auto ep = static_cast<const T*>(lse.data());
+          auto dp = static_cast<T*>(dx.mutable_data());
           py::gil_scoped_release nogil;
-          loss::cross_entropy_backward<float>(s.N, s.C, s.S, xp, t, wp, ignore_index, eps, ep,
-                                              gp, gs, dp);
-        } else {
-          auto xp = static_cast<const double*>(x.data());
-          auto wp = weight_ptr<double>(weight);
-          auto ep = static_cast<const double*>(lse.data());
-          auto dp = static_cast<double*>(dx.mutable_data());
-          py::gil_scoped_release nogil;
-          loss::cross_entropy_backward<double>(s.N, s.C, s.S, xp, t, wp, ignore_index, eps, ep,
-                                               gp, gs, dp);
-        }
+          loss::cross_entropy_backward<T>(s.N, s.C, s.S, xp, t, wp, ignore_index, eps, ep, gp,
+                                          gs, dp);
+        });
         return dx;
       },
       py::arg("input"), py::arg("target"), py::arg("weight"), py::arg("ignore_index"),

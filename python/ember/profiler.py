@@ -237,21 +237,11 @@ class profile:
                 self._kernel_clock += dt
                 stat.calls += 1
                 stat.total_s += dt
-                stat.bytes += _nbytes(args)
+                stat.bytes += _function._nbytes(args)
 
         timed.__name__ = name
         timed.__doc__ = fn.__doc__
         return timed
-
-
-def _nbytes(items: Iterable[Any]) -> int:
-    total = 0
-    for a in items:
-        if isinstance(a, np.ndarray):
-            total += a.nbytes
-        elif isinstance(a, (list, tuple)):
-            total += sum(x.nbytes for x in a if isinstance(x, np.ndarray))
-    return total
 
 
 class record_function:

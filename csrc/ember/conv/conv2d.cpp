@@ -338,6 +338,25 @@ void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T*
   }
 }
 
+// The filters (K, C/g, R, S) as gemm_shifted's A_o, laid out [g][o][out][in], once per call:
+// for the forward out = k, in = c; for the stride-1 backward-input (transpose_flip) the
+// filters transposed and flipped, out = c, in = k, tap o read from R*S - 1 - o.
+template <typename T>
+std::vector<T> tap_major_weights(const Conv2dShape& s, const T* w, bool transpose_flip) {
+  const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
+  const int64_t rows = transpose_flip ? Cg : Kg, cols = transpose_flip ? Kg : Cg;
+  std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t k = 0; k < Kg; ++k)
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t o = 0; o < RS; ++o) {
+          const int64_t out = transpose_flip ? c : k, in = transpose_flip ? k : c;
+          const int64_t tap = transpose_flip ? RS - 1 - o : o;
+          wt[((g * RS + o) * rows + out) * cols + in] = w[((g * Kg + k) * Cg + c) * RS + tap];
+        }
+  return wt;
+}
+
 template <typename T>
 void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y) {
   for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
@@ -475,17 +494,8 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  if (use_frame_forward<T>(s)) {
-    // Weights as [g][o][k][c] (the A_o of gemm_shifted), once per call.
-    const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
-    std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));
-    for (int64_t g = 0; g < s.groups; ++g)
-      for (int64_t k = 0; k < Kg; ++k)
-        for (int64_t c = 0; c < Cg; ++c)
-          for (int64_t o = 0; o < RS; ++o)
-            wt[((g * RS + o) * Kg + k) * Cg + c] = w[((g * Kg + k) * Cg + c) * RS + o];
-    return frame_forward(s, x, wt.data(), b, y);
-  }
+  if (use_frame_forward<T>(s))
+    return frame_forward(s, x, tap_major_weights(s, w, false).data(), b, y);
   if constexpr (std::is_same_v<T, float>) {
     if (use_winograd<T>(s)) return winograd_forward(s, x, w, b, y);
   }
@@ -534,14 +544,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   // (C/g outputs per group, K/g inputs) and padding dilation * (R - 1) - padding.
   const Conv2dShape t = transposed_shape(s);
   if (s.sh == 1 && s.sw == 1 && t.ph >= 0 && t.pw >= 0 && use_frame_forward<T>(t)) {
-    const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
-    std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));  // [g][o][c][k], o flipped
-    for (int64_t g = 0; g < s.groups; ++g)
-      for (int64_t c = 0; c < Cg; ++c)
-        for (int64_t k = 0; k < Kg; ++k)
-          for (int64_t o = 0; o < RS; ++o)
-            wt[((g * RS + o) * Cg + c) * Kg + k] = w[((g * Kg + k) * Cg + c) * RS + RS - 1 - o];
-    return frame_forward(t, dy, wt.data(), static_cast<const T*>(nullptr), dx);
+    return frame_forward(t, dy, tap_major_weights(s, w, true).data(),
+                         static_cast<const T*>(nullptr), dx);
   }
   if constexpr (std::is_same_v<T, float>) {
     if (use_winograd<T>(s)) return winograd_backward_input(s, dy, w, dx);

@@ -14,12 +14,12 @@ namespace generic {
 namespace {
 template <typename T>
 struct Vec {
-  using V = T;
-  static constexpr int L = 1;
-  static V zero() { return T(0); }
-  static V load(const T* p) { return *p; }
-  static V fma(V a, V b, V c) { return a * b + c; }
-  static T sum(V v) { return v; }
+  using R = T;
+  static constexpr int kLanes = 1;
+  static R zero() { return T(0); }
+  static R loadu(const T* p) { return *p; }
+  static R fmadd(R a, R b, R c) { return a * b + c; }
+  static T sum(R v) { return v; }
 };
 constexpr int MT = 4, NT = 4;
 #include "ember/conv/frame_impl.inc"

@@ -25,21 +25,21 @@ template <typename T>
 struct Vec;
 template <>
 struct Vec<float> {
-  using V = __m256;
-  static constexpr int L = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static float sum(V v) { return hsum(v); }
+  using R = __m256;
+  static constexpr int kLanes = 8;
+  static R zero() { return _mm256_setzero_ps(); }
+  static R loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static float sum(R v) { return hsum(v); }
 };
 template <>
 struct Vec<double> {
-  using V = __m256d;
-  static constexpr int L = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V load(const double* p) { return _mm256_loadu_pd(p); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static double sum(V v) { return hsum(v); }
+  using R = __m256d;
+  static constexpr int kLanes = 4;
+  static R zero() { return _mm256_setzero_pd(); }
+  static R loadu(const double* p) { return _mm256_loadu_pd(p); }
+  static R fmadd(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static double sum(R v) { return hsum(v); }
 };
 constexpr int MT = 2, NT = 4;
 #include "ember/conv/frame_impl.inc"

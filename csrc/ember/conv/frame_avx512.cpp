@@ -10,26 +10,9 @@
 
 namespace ember::conv::frame::avx512 {
 namespace {
+#include "ember/simd_avx512.h"
 template <typename T>
-struct Vec;
-template <>
-struct Vec<float> {
-  using V = __m512;
-  static constexpr int L = 16;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V load(const float* p) { return _mm512_loadu_ps(p); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static float sum(V v) { return _mm512_reduce_add_ps(v); }
-};
-template <>
-struct Vec<double> {
-  using V = __m512d;
-  static constexpr int L = 8;
-  static V zero() { return _mm512_setzero_pd(); }
-  static V load(const double* p) { return _mm512_loadu_pd(p); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-  static double sum(V v) { return _mm512_reduce_add_pd(v); }
-};
+using Vec = Zmm<T>;
 constexpr int MT = 4, NT = 4;
 #include "ember/conv/frame_impl.inc"
 }  // namespace

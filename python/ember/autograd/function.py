@@ -106,8 +106,16 @@ class Function:
         return result
 
 
-def _nbytes(arrays) -> int:
-    return sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+def _nbytes(items) -> int:
+    """Bytes of the arrays among ``items`` (also inside lists/tuples of arrays), for the
+    profiler's byte counts."""
+    total = 0
+    for a in items:
+        if isinstance(a, np.ndarray):
+            total += a.nbytes
+        elif isinstance(a, (list, tuple)):
+            total += sum(x.nbytes for x in a if isinstance(x, np.ndarray))
+    return total
 
 
 def _share_version_with_base(result, out: np.ndarray, args) -> None:

@@ -226,17 +226,16 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _BIG = 1 << 15  # elements from which the threaded C++ add beats NumPy's
 
 
-def _kernel_pair(g: Any, out: Any) -> bool:
-    """An activation's gradient and saved output that the C++ backward kernels take."""
-    return (_fast_float(g) and type(out) is np.ndarray and g.dtype == out.dtype
-            and g.shape == out.shape and out.flags.c_contiguous)
+def _kernel_pair(a: Any, b: Any) -> bool:
+    """Two same-shape, same-dtype, C-contiguous float arrays: what the threaded C++ binary
+    kernels take (activation backwards: gradient and saved output; add)."""
+    return (_fast_float(a) and type(b) is np.ndarray and a.dtype == b.dtype
+            and a.shape == b.shape and b.flags.c_contiguous)
 
 
 def _big_pair(a: Any, b: Any) -> bool:
-    """Two large same-shape, same-dtype contiguous float arrays (the threaded C++ add)."""
-    return (type(a) is np.ndarray and type(b) is np.ndarray and a.size >= _BIG
-            and a.shape == b.shape and a.dtype == b.dtype and a.dtype in _FLOATS
-            and a.flags.c_contiguous and b.flags.c_contiguous)
+    """A kernel pair large enough that the threaded C++ add beats NumPy's."""
+    return _kernel_pair(a, b) and a.size >= _BIG
 
 
 class Relu(Function):
