@@ -18,6 +18,7 @@ constexpr std::pair<conv::ConvAlgo, const char*> kConvAlgoNames[] = {
     {conv::ConvAlgo::Im2col, "im2col"},
     {conv::ConvAlgo::Winograd, "winograd"},
     {conv::ConvAlgo::Frame, "frame"},
+    {conv::ConvAlgo::Direct, "direct"},
 };
 }  // namespace
 
@@ -181,7 +182,8 @@ void register_conv(py::module_& m) {
           if (name == algo_name) return conv::set_conv_algo(algo);
         }
         throw py::value_error(
-            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd' or 'frame', "
+            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd', 'frame' or "
+            "'direct', "
             "got '" + name + "'");
       },
       py::arg("name"),

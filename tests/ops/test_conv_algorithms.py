@@ -169,15 +169,27 @@ def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
     np.testing.assert_allclose(dw2, dw, rtol=tol, atol=tol * np.abs(want).max())
 
 
-@pytest.mark.parametrize("cfg", FRAME, ids=str)
+# Output-channel counts around the direct path's tile width (32 / 16 / 8 with AVX-512 /
+# AVX2 / portable float32), so full tiles, partial edge tiles and several tiles all run.
+DIRECT = FRAME + [
+    (3, 8, 8, 8, 64, 3, 3, (1, 1), 1, 1),
+    (2, 64, 8, 8, 64, 3, 3, (1, 1), 1, 1),
+    (3, 16, 16, 16, 48, 3, 3, (1, 1), 1, 1),
+    (2, 4, 5, 33, 40, 3, 3, (1, 1), 1, 2),
+]
+
+
+@pytest.mark.parametrize("cfg", DIRECT, ids=str)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_frame_forward_and_backward_input_match_reference(cfg, threads, dtype, algo):
-    """The frame forward (gemm_shifted) and the stride-1 backward-input run as a forward
-    convolution of dy with the flipped, transposed filters."""
+@pytest.mark.parametrize("name", ["frame", "direct"])
+def test_frame_forward_and_backward_input_match_reference(cfg, threads, dtype, name, algo):
+    """The frame forward (gemm_shifted, channel-major) and the direct forward
+    (gemm_frame_rows, pixel-major), and the stride-1 backward-input run as a forward
+    convolution of dy with the flipped, transposed filters by each."""
     n, c, h, w_, k, r, s, pad, dil, g = cfg
     ember.set_num_threads(threads)
-    algo("frame")
+    algo(name)
     rng = np.random.default_rng(n + c * k + r)
     x = rng.standard_normal((n, c, h, w_)).astype(dtype)
     w = (rng.standard_normal((k, c // g, r, s)) / np.sqrt(r * s * c / g)).astype(dtype)
@@ -188,14 +200,14 @@ def test_frame_forward_and_backward_input_match_reference(cfg, threads, dtype, a
                       (1, 1), pad, (dil, dil), g)
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(y, want, rtol=tol, atol=tol * np.abs(want).max(),
-                               err_msg=f"frame forward {cfg} threads={threads}")
+                               err_msg=f"{name} forward {cfg} threads={threads}")
     dy = rng.standard_normal(y.shape).astype(dtype)
     dx = _C.conv2d_backward_input(dy, w, (h, w_), *args)
     algo("im2col")
     want_dx = _C.conv2d_backward_input(dy.astype(np.float64), w.astype(np.float64), (h, w_),
                                        *args)
     np.testing.assert_allclose(dx, want_dx, rtol=tol, atol=tol * np.abs(want_dx).max(),
-                               err_msg=f"frame backward-input {cfg} threads={threads}")
+                               err_msg=f"{name} backward-input {cfg} threads={threads}")
     if dil == 1:
         ref_dx, _ = grads_reference(x, w, dy, (1, 1), pad, g)
         np.testing.assert_allclose(want_dx, ref_dx, rtol=1e-10, atol=1e-10)
@@ -221,6 +233,7 @@ def frame_reference(x, dy, rs, pad, dil, groups):
 
 def test_set_conv_algo_rejects_unknown():
     with pytest.raises(ValueError, match="set_conv_algo: argument 'name' must be 'auto', "
-                                         "'im2col', 'winograd' or 'frame', got 'fft'"):
+                                         "'im2col', 'winograd', 'frame' or 'direct', "
+                                         "got 'fft'"):
         _C.set_conv_algo("fft")
     assert _C.get_conv_algo() == "auto"

@@ -364,6 +364,71 @@ void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T*
   });
 }
 
+// Direct forward (stride 1), pixel-major: the output channels lie along the vector lanes
+// and the input values are broadcast from zero-padded frames (gemm_frame_rows): for each
+// output pixel, y[k] = sum over taps o and input channels c of frame_c[pixel + off_o] *
+// W[k][c][o]. Every lane holds a wanted output (the channel-major frame forward computes
+// the Wf - Q padding columns of every frame row too, and rounds each image's P * Wf
+// positions up to whole tiles: 8x8 images waste a third of their multiply-adds there).
+// Frames of a block of images (about 512 KiB) are built, multiplied into pixel-major
+// outputs, and transposed into NCHW with the bias. wp holds the filters as
+// [g][o * Cg + c][k] (gemm_frame_rows's B).
+template <typename T>
+void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y,
+                          int64_t n0, int64_t n1) {
+  FrameGeometry f = frame_geometry(s);
+  f.Fs = f.Hf * f.Wf;  // frames of one image back to back, channel after channel
+  f.tail = 0;
+  const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq(), kt = Cg * RS;
+  const int64_t a_img = Cg * f.Fs;
+  const int64_t nblk = std::max<int64_t>(
+      1, std::min<int64_t>(n1 - n0, (int64_t(1) << 19) / (a_img * static_cast<int64_t>(sizeof(T)))));
+  T* xf = scratch<T>(2, static_cast<size_t>(nblk * a_img + gemm::kFrameSlack));
+  T* yp = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg));
+  std::fill(xf + nblk * a_img, xf + nblk * a_img + gemm::kFrameSlack, T(0));
+  std::vector<int64_t> aoff(static_cast<size_t>(kt));
+  for (int64_t o = 0; o < RS; ++o)
+    for (int64_t c = 0; c < Cg; ++c)
+      aoff[o * Cg + c] = c * f.Fs + (o / s.S) * s.dh * f.Wf + (o % s.S) * s.dw;
+  for (int64_t g = 0; g < s.groups; ++g) {
+    for (int64_t na = n0; na < n1; na += nblk) {
+      const int64_t nimg = std::min(nblk, n1 - na);
+      for (int64_t i = 0; i < nimg; ++i) build_x_frames(s, f, x, g, na + i, 1, xf + i * a_img, f.Fs);
+      gemm::gemm_frame_rows<T>(nimg, s.P, s.Q, Kg, kt, xf, a_img, f.Wf, aoff.data(),
+                               wp + g * kt * Kg, Kg, yp, pq * Kg, Kg);
+      for (int64_t i = 0; i < nimg; ++i) {
+        const T* src = yp + i * pq * Kg;
+        for (int64_t k = 0; k < Kg; ++k) {
+          const T bias = b != nullptr ? b[g * Kg + k] : T(0);
+          T* yk = y + ((na + i) * s.K + g * Kg + k) * pq;
+          for (int64_t j = 0; j < pq; ++j) yk[j] = src[j * Kg + k] + bias;
+        }
+      }
+    }
+  }
+}
+
+// tap_major_weights' [g][o][out][in] as gemm_frame_rows's B, [g][o][in][out].
+template <typename T>
+std::vector<T> direct_weights(const Conv2dShape& s, const T* w, bool transpose_flip) {
+  const std::vector<T> wt = tap_major_weights(s, w, transpose_flip);
+  const int64_t rows = transpose_flip ? s.Cg() : s.Kg(), cols = transpose_flip ? s.Kg() : s.Cg();
+  const int64_t blocks = s.groups * s.R * s.S;
+  std::vector<T> wp(wt.size());
+  for (int64_t bo = 0; bo < blocks; ++bo)
+    for (int64_t out = 0; out < rows; ++out)
+      for (int64_t in = 0; in < cols; ++in)
+        wp[(bo * cols + in) * rows + out] = wt[(bo * rows + out) * cols + in];
+  return wp;
+}
+
+template <typename T>
+void direct_forward(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y) {
+  for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
+    direct_forward_range(s, x, wp, b, y, n0, n1);
+  });
+}
+
 // The stride-1 backward-input as a forward convolution: input dy (N, K, P, Q), output
 // (N, C, H, W), padding dilation * (kernel - 1) - padding (negative when the forward padding
 // exceeds that; callers then use another algorithm).
@@ -416,12 +481,12 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
   }
 }
 
-// Frame forward (gemm_shifted over zero-padded frames) where it measured faster than
-// Winograd and im2col + GEMM (2 threads, effective GFLOPS frame / Winograd / im2col): few
-// input channels at >= 12 output columns: 16->16 3x3 at 32x32 197 / 171 / 119, 32->32 at
-// 16x16 208 / 191 / 141; not many channels (64->64 at 32x32 272 / 395 / 224: Winograd's 2.25x
-// fewer multiply-adds win) nor small images (64->64 at 8x8 145 / 88 / 170: a frame row of 10
-// columns for 8 outputs and short tiles), nor 3 input channels (3->16 at 32x32 96 / - / 98).
+// Frame forward (gemm_shifted over zero-padded frames) where the direct forward does not
+// apply and it measured faster than Winograd and im2col + GEMM (2 threads, effective GFLOPS
+// frame / Winograd / im2col): few input channels: 16->16 3x3 at 32x32 210 / 166 / 106, the
+// first layers 3->16 at 32x32 146 / - / 84, 3->64 at 32x32 152 / - / 123, LeNet's 1->6 5x5
+// at 28x28 140 / - / 48 and 6->16 5x5 at 10x10 114 / - / 83; not many channels (64->64 at
+// 32x32 272 / 395 / 224: Winograd's 2.25x fewer multiply-adds win).
 template <typename T>
 bool use_frame_forward(const Conv2dShape& s) {
   const ConvAlgo a = get_conv_algo();
@@ -430,7 +495,37 @@ bool use_frame_forward(const Conv2dShape& s) {
   if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
   const int nt = get_num_threads();
   if (nt > 1 && s.N < nt) return false;
-  return s.Cg() >= 4 && s.Cg() <= 32 && s.Kg() <= 64 && s.Q >= 12;
+  return s.Cg() <= 32 && s.Kg() <= 64 && s.Q >= 8;
+}
+
+template <typename T>
+bool use_winograd(const Conv2dShape& s) {
+  if (!std::is_same_v<T, float>) return false;
+  const ConvAlgo a = get_conv_algo();
+  return (a == ConvAlgo::Auto && winograd_profitable(s)) ||
+         (a == ConvAlgo::Winograd && winograd_applicable(s));
+}
+
+// The direct (pixel-major) forward where it measured fastest (2 threads, effective GFLOPS
+// direct / frame / Winograd / im2col, forward; backward-input alike): output channels that
+// fill whole register tiles (a multiple of 32 floats with AVX-512), >= 8 output columns (a
+// row is one or more runs of a tile's rows: Q = 4 ran 83 vs im2col's 226) and filters of
+// at most 1152 values per output channel (their packed panels are re-read for every output
+// row: 256->256 3x3 at 8x8 190 / - / - / 220). 64->64 at 8x8 263 / 155 / 89 / 163, 32->32 at
+// 16x16 263 / 221 / 194 / 144, 128->256 at 8x8 255 / 161 / - / 225. Winograd keeps the
+// layers with >= 64 output channels on >= 12 columns where it is profitable: 64->64 at 32x32
+// - / 266 / 358 / 213 direct 266, 128->128 at 16x16 direct 264, Winograd 311.
+template <typename T>
+bool use_direct_forward(const Conv2dShape& s) {
+  const ConvAlgo a = get_conv_algo();
+  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
+  if (a == ConvAlgo::Direct) return true;
+  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
+  const int nt = get_num_threads();
+  if (nt > 1 && s.N < nt) return false;
+  if (s.Kg() >= 64 && use_winograd<T>(s)) return false;
+  return s.Kg() % gemm::frame_rows_width<T>() == 0 && s.Cg() >= 4 && s.Q >= 8 &&
+         s.crs() <= 1152;
 }
 
 std::atomic<int>& algo_slot() {
@@ -440,17 +535,10 @@ std::atomic<int>& algo_slot() {
     if (env != nullptr && std::strcmp(env, "im2col") == 0) a = ConvAlgo::Im2col;
     if (env != nullptr && std::strcmp(env, "winograd") == 0) a = ConvAlgo::Winograd;
     if (env != nullptr && std::strcmp(env, "frame") == 0) a = ConvAlgo::Frame;
+    if (env != nullptr && std::strcmp(env, "direct") == 0) a = ConvAlgo::Direct;
     return static_cast<int>(a);
   }()};
   return slot;
-}
-
-template <typename T>
-bool use_winograd(const Conv2dShape& s) {
-  if (!std::is_same_v<T, float>) return false;
-  const ConvAlgo a = get_conv_algo();
-  return (a == ConvAlgo::Auto && winograd_profitable(s)) ||
-         (a == ConvAlgo::Winograd && winograd_applicable(s));
 }
 
 }  // namespace
@@ -494,6 +582,8 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if (use_direct_forward<T>(s))
+    return direct_forward(s, x, direct_weights(s, w, false).data(), b, y);
   if (use_frame_forward<T>(s))
     return frame_forward(s, x, tap_major_weights(s, w, false).data(), b, y);
   if constexpr (std::is_same_v<T, float>) {
@@ -543,7 +633,12 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   // Stride 1: dx is the forward convolution of dy with the filters flipped and transposed
   // (C/g outputs per group, K/g inputs) and padding dilation * (R - 1) - padding.
   const Conv2dShape t = transposed_shape(s);
-  if (s.sh == 1 && s.sw == 1 && t.ph >= 0 && t.pw >= 0 && use_frame_forward<T>(t)) {
+  const bool transposable = s.sh == 1 && s.sw == 1 && t.ph >= 0 && t.pw >= 0;
+  if (transposable && use_direct_forward<T>(t)) {
+    return direct_forward(t, dy, direct_weights(s, w, true).data(),
+                          static_cast<const T*>(nullptr), dx);
+  }
+  if (transposable && use_frame_forward<T>(t)) {
     return frame_forward(t, dy, tap_major_weights(s, w, true).data(),
                          static_cast<const T*>(nullptr), dx);
   }

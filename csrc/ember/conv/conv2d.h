@@ -41,7 +41,7 @@ struct Conv2dShape {
 // frames fit L2 (see frame.h) and im2col + GEMM otherwise; Im2col forces the latter;
 // Winograd and Frame force those paths wherever their geometry allows (tests cover each
 // path with them). Process-wide; EMBER_CONV_ALGO=im2col|winograd|frame sets it at start-up.
-enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3 };
+enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3, Direct = 4 };
 void set_conv_algo(ConvAlgo algo);
 ConvAlgo get_conv_algo();
 

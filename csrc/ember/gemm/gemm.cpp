@@ -80,6 +80,40 @@ void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, c
 }
 
 template <typename T>
+void gemm_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt, const T* a,
+                     int64_t a_img, int64_t lda, const int64_t* aoff, const T* b, int64_t ldb,
+                     T* c, int64_t c_img, int64_t ldc) {
+  if (nimg <= 0 || P <= 0 || Q <= 0 || n <= 0) return;
+  if (kt <= 0) {
+    for (int64_t i = 0; i < nimg; ++i) scale_c(P * Q, n, T(0), c + i * c_img, ldc);
+    return;
+  }
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512)
+    return avx512::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() >= Isa::Avx2)
+    return avx2::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
+#endif
+  generic::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
+}
+
+// Tile widths (NR) of the three kernels, float / double: AVX-512 32 / 16, AVX2 16 / 8,
+// portable 8 / 4.
+template <typename T>
+int64_t frame_rows_width() {
+  const int64_t f64 = sizeof(T) == 8 ? 2 : 1;
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512) return 32 / f64;
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() >= Isa::Avx2) return 16 / f64;
+#endif
+  return 8 / f64;
+}
+
+template <typename T>
 void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
                           int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
                           int64_t ldc, int max_threads) {
@@ -145,7 +179,11 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
                                 int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T, T*, \
                                 int64_t, int64_t);                                            \
   template void gemm_shifted<T>(int64_t, int64_t, int64_t, int64_t, const T*, const T*,      \
-                                int64_t, const int64_t*, T*, int64_t);
+                                int64_t, const int64_t*, T*, int64_t);                       \
+  template void gemm_frame_rows<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*,    \
+                                   int64_t, int64_t, const int64_t*, const T*, int64_t, T*,  \
+                                   int64_t, int64_t);                                         \
+  template int64_t frame_rows_width<T>();
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

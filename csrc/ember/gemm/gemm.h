@@ -51,6 +51,22 @@ template <typename T>
 void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, const T* b,
                   int64_t ldb, const int64_t* offs, T* c, int64_t ldc);
 
+// Pixel-major products over zero-padded frames (a direct convolution with the output
+// channels along the vector lanes), on the calling thread only: for images i < nimg, output
+// rows r < P, columns q < Q and channels j < n,
+//   C_i[(r * Q + q) * ldc + j] := sum_{p < kt} a_i[aoff[p] + r * lda + q] * B[p * ldb + j]
+// with a_i = a + i * a_img and C_i = c + i * c_img. Every a_i[aoff[p] + r * lda + q] with
+// q < Q + kFrameSlack must be readable (the microkernel may read a whole register tile).
+// frame_rows_width<T>() is the active ISA's tile width along j: n a multiple of it uses
+// every lane.
+constexpr int64_t kFrameSlack = 32;
+template <typename T>
+void gemm_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt, const T* a,
+                     int64_t a_img, int64_t lda, const int64_t* aoff, const T* b, int64_t ldb,
+                     T* c, int64_t c_img, int64_t ldc);
+template <typename T>
+int64_t frame_rows_width();
+
 // One ISA's driver: the same entry points, in namespaces ember::gemm::generic / ::avx2.
 #define EMBER_GEMM_DECLARE_ISA(NS)                                                            \
   namespace NS {                                                                             \
@@ -66,6 +82,12 @@ void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, c
   void run_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const double* a,          \
                    const double* b, int64_t ldb, const int64_t* offs, double* c,              \
                    int64_t ldc);                                                              \
+  void run_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt,             \
+                      const float* a, int64_t a_img, int64_t lda, const int64_t* aoff,       \
+                      const float* b, int64_t ldb, float* c, int64_t c_img, int64_t ldc);    \
+  void run_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt,             \
+                      const double* a, int64_t a_img, int64_t lda, const int64_t* aoff,      \
+                      const double* b, int64_t ldb, double* c, int64_t c_img, int64_t ldc);  \
   }
 
 EMBER_GEMM_DECLARE_ISA(generic)

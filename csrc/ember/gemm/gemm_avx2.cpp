@@ -16,13 +16,14 @@
 #endif
 
 #include "ember/gemm/gemm.h"
+#include "ember/gemm/rows.h"
 
 namespace ember::gemm::avx2 {
 namespace {
 
 #include "ember/gemm/gemm_x86.h"
 
-struct KernelF32 {
+struct KernelF32 : MicroEntries<KernelF32, float> {
   using T = float;
   static constexpr int MR = 6, NR = 16, MC = 144, KC = 256, NC = 4080;
   static constexpr int64_t kDirectBMaxM = 8 * MR;  // see gemm_serial
@@ -31,8 +32,8 @@ struct KernelF32 {
   // tile), 2 registers for the B row and 1 for the broadcast A value: 15 of 16 ymm. The
   // accumulators are named variables, not an array: GCC keeps an array of __m256 on the
   // stack and stores it every iteration (that version ran at half speed).
-  template <int ROWS>
-  static void micro_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+  template <int ROWS, typename ARows, typename BRows>
+  static void micro_rows(int64_t kc, ARows a, BRows b, float* c,
                          int64_t ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -43,17 +44,19 @@ struct KernelF32 {
     }
 #define EMBER_ROW(I)                                          \
   if constexpr (ROWS > I) {                                   \
-    const __m256 ai = _mm256_broadcast_ss(a + I);             \
+    const __m256 ai = _mm256_broadcast_ss(ap + I);             \
     c##I##0 = _mm256_fmadd_ps(ai, b0, c##I##0);               \
     c##I##1 = _mm256_fmadd_ps(ai, b1, c##I##1);               \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const __m256 b0 = _mm256_loadu_ps(b);
-      const __m256 b1 = _mm256_loadu_ps(b + 8);
+      const float* ap = a.row();
+      const float* bp = b.row();
+      const __m256 b0 = _mm256_loadu_ps(bp);
+      const __m256 b1 = _mm256_loadu_ps(bp + 8);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
-      a += MR;
-      b += ldb;
+      a.next();
+      b.next();
     }
 #undef EMBER_ROW
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -78,11 +81,6 @@ struct KernelF32 {
     if constexpr (ROWS > 5) store(c + 5 * ldc, c50, c51);
   }
 
-  static void micro(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
-                    int64_t ldc, float alpha, float beta, int64_t mr) {
-    micro_for_rows<KernelF32>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
-  }
-
   // Packed micro-panels from the layouts that need a transpose; the driver's loops copy the
   // contiguous cases (A^T as stored, B as stored), which the compiler vectorises.
   static bool pack_a_fast(const float* a, int64_t a_rs, int64_t a_cs, int64_t kc, float* dst) {
@@ -97,30 +95,32 @@ struct KernelF32 {
   }
 };
 
-struct KernelF64 {
+struct KernelF64 : MicroEntries<KernelF64, double> {
   using T = double;
   static constexpr int MR = 6, NR = 8, MC = 72, KC = 256, NC = 4080;
   static constexpr int64_t kDirectBMaxM = 8 * MR;
 
   // Same register plan as the float tile, 4 doubles per ymm.
-  template <int ROWS>
-  static void micro_rows(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
+  template <int ROWS, typename ARows, typename BRows>
+  static void micro_rows(int64_t kc, ARows a, BRows b, double* c,
                          int64_t ldc, double alpha, double beta) {
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define EMBER_ROW(I)                                          \
   if constexpr (ROWS > I) {                                   \
-    const __m256d ai = _mm256_broadcast_sd(a + I);            \
+    const __m256d ai = _mm256_broadcast_sd(ap + I);            \
     c##I##0 = _mm256_fmadd_pd(ai, b0, c##I##0);               \
     c##I##1 = _mm256_fmadd_pd(ai, b1, c##I##1);               \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const __m256d b0 = _mm256_loadu_pd(b);
-      const __m256d b1 = _mm256_loadu_pd(b + 4);
+      const double* ap = a.row();
+      const double* bp = b.row();
+      const __m256d b0 = _mm256_loadu_pd(bp);
+      const __m256d b1 = _mm256_loadu_pd(bp + 4);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
-      a += MR;
-      b += ldb;
+      a.next();
+      b.next();
     }
 #undef EMBER_ROW
     const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
@@ -141,11 +141,6 @@ struct KernelF64 {
     if constexpr (ROWS > 3) store(c + 3 * ldc, c30, c31);
     if constexpr (ROWS > 4) store(c + 4 * ldc, c40, c41);
     if constexpr (ROWS > 5) store(c + 5 * ldc, c50, c51);
-  }
-
-  static void micro(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
-                    int64_t ldc, double alpha, double beta, int64_t mr) {
-    micro_for_rows<KernelF64>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
   }
 
   // float64 serves gradient checks, not speed: the portable packing loops suffice.

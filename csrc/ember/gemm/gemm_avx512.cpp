@@ -24,6 +24,7 @@
 #endif
 
 #include "ember/gemm/gemm.h"
+#include "ember/gemm/rows.h"
 
 namespace ember::gemm::avx512 {
 namespace {
@@ -33,7 +34,7 @@ namespace {
 #include "ember/simd_avx512.h"
 
 template <typename Scalar, int MC_, int KC_, int NC_>
-struct Kernel {
+struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_>, Scalar> {
   using T = Scalar;
   using V = Zmm<T>;
   using R = typename V::R;
@@ -43,9 +44,8 @@ struct Kernel {
 
   // C[0:ROWS, 0:NR] := alpha * A @ B + beta * C. The accumulators are named variables (GCC
   // keeps an array of vectors in memory and reloads it every step).
-  template <int ROWS>
-  static void micro_rows(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
-                         T alpha, T beta) {
+  template <int ROWS, typename ARows, typename BRows>
+  static void micro_rows(int64_t kc, ARows a, BRows b, T* c, int64_t ldc, T alpha, T beta) {
     R c00 = V::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
     R c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     R c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00;
@@ -56,19 +56,21 @@ struct Kernel {
     }
 #define EMBER_ROW(I)                              \
   if constexpr (ROWS > I) {                       \
-    const R ai = V::set1(a[I]);                   \
+    const R ai = V::set1(ap[I]);                  \
     c##I##0 = V::fmadd(ai, b0, c##I##0);          \
     c##I##1 = V::fmadd(ai, b1, c##I##1);          \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const R b0 = V::loadu(b);
-      const R b1 = V::loadu(b + kW);
+      const T* ap = a.row();
+      const T* bp = b.row();
+      const R b0 = V::loadu(bp);
+      const R b1 = V::loadu(bp + kW);
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
       EMBER_ROW(6) EMBER_ROW(7) EMBER_ROW(8) EMBER_ROW(9) EMBER_ROW(10) EMBER_ROW(11)
       EMBER_ROW(12) EMBER_ROW(13)
-      a += MR;
-      b += ldb;
+      a.next();
+      b.next();
     }
 #undef EMBER_ROW
     const R va = V::set1(alpha), vb = V::set1(beta);
@@ -91,11 +93,6 @@ struct Kernel {
     EMBER_STORE(6) EMBER_STORE(7) EMBER_STORE(8) EMBER_STORE(9) EMBER_STORE(10)
     EMBER_STORE(11) EMBER_STORE(12) EMBER_STORE(13)
 #undef EMBER_STORE
-  }
-
-  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
-                    T beta, int64_t mr) {
-    micro_for_rows<Kernel>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
   }
 
   // Packed micro-panels from the layouts that need a transpose (float only; float64 serves

@@ -12,6 +12,7 @@
 #endif
 
 #include "ember/gemm/gemm.h"
+#include "ember/gemm/rows.h"
 
 namespace ember::gemm::generic {
 namespace {
@@ -21,12 +22,13 @@ struct RefKernel {
   using T = Scalar;
   static constexpr int MR = MR_, NR = NR_, MC = MC_, KC = KC_, NC = NC_;
   static constexpr int64_t kDirectBMaxM = 8 * MR;
-  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
-                    T beta, int64_t mr) {
+  template <typename ARows, typename BRows>
+  static void micro_rows(int64_t kc, ARows a, BRows b, T* c, int64_t ldc, T alpha, T beta,
+                         int64_t mr) {
     T acc[MR][NR] = {};
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* ap = a + p * MR;
-      const T* bp = b + p * ldb;
+    for (int64_t p = 0; p < kc; ++p, a.next(), b.next()) {
+      const T* ap = a.row();
+      const T* bp = b.row();
       for (int i = 0; i < MR; ++i) {
         const T ai = ap[i];
         for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
@@ -40,6 +42,18 @@ struct RefKernel {
         for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
       }
     }
+  }
+  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
+                    T beta, int64_t mr) {
+    micro_rows(kc, StridedRows<T>{a, MR}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta, mr);
+  }
+  static void micro_offsets(int64_t kc, const T* a, const T* b, const int64_t* off, T* c,
+                            int64_t ldc, int64_t mr) {
+    micro_rows(kc, StridedRows<T>{a, MR}, OffsetRows<T>{b, off}, c, ldc, T(1), T(0), mr);
+  }
+  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
+                          int64_t ldc, int64_t mr) {
+    micro_rows(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, NR}, c, ldc, T(1), T(0), mr);
   }
   // The driver's portable packing loops are all this path uses.
   static bool pack_a_fast(const T*, int64_t, int64_t, int64_t, T*) { return false; }

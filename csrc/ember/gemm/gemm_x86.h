@@ -5,16 +5,37 @@
 
 // An edge tile's runtime row count mr (1..K::MR) to the micro-kernel compiled for that many
 // rows: K::micro_rows<ROWS> keeps only ROWS rows of accumulators live. Full tiles (mr == MR,
-// the common case) cost one comparison.
-template <typename K, int ROWS = K::MR>
-inline void micro_for_rows(int64_t kc, const typename K::T* a, const typename K::T* b,
-                           int64_t ldb, typename K::T* c, int64_t ldc, typename K::T alpha,
-                           typename K::T beta, int64_t mr) {
+// the common case) cost one comparison. ARows / BRows are the operands' row cursors
+// (rows.h): step p reads MR values of A at a.row() and NR values of B at b.row().
+template <typename K, int ROWS = K::MR, typename ARows, typename BRows>
+inline void micro_for_rows(int64_t kc, ARows a, BRows b, typename K::T* c, int64_t ldc,
+                           typename K::T alpha, typename K::T beta, int64_t mr) {
   if constexpr (ROWS > 1) {
-    if (mr < ROWS) return micro_for_rows<K, ROWS - 1>(kc, a, b, ldb, c, ldc, alpha, beta, mr);
+    if (mr < ROWS) return micro_for_rows<K, ROWS - 1>(kc, a, b, c, ldc, alpha, beta, mr);
   }
-  K::template micro_rows<ROWS>(kc, a, b, ldb, c, ldc, alpha, beta);
+  K::template micro_rows<ROWS>(kc, a, b, c, ldc, alpha, beta);
 }
+
+// The entry points every x86 kernel K offers the driver (see gemm_driver.inc). Kernels
+// derive from MicroEntries<themselves, T>.
+template <typename K, typename T>
+struct MicroEntries {
+  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
+                    T alpha, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, StridedRows<T>{a, K::MR}, StridedRows<T>{b, ldb}, c, ldc, alpha,
+                      beta, mr);
+  }
+  static void micro_offsets(int64_t kc, const T* a, const T* b, const int64_t* off, T* c,
+                            int64_t ldc, int64_t mr) {
+    micro_for_rows<K>(kc, StridedRows<T>{a, K::MR}, OffsetRows<T>{b, off}, c, ldc, T(1), T(0),
+                      mr);
+  }
+  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
+                          int64_t ldc, int64_t mr) {
+    micro_for_rows<K>(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, K::NR}, c, ldc, T(1), T(0),
+                      mr);
+  }
+};
 
 // In-register transpose of eight 8-float rows: afterwards r[j] holds column j.
 inline void transpose8x8(__m256 r[8]) {
