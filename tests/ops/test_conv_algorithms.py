@@ -145,13 +145,26 @@ FRAME = [
 ]
 
 
-@pytest.mark.parametrize("cfg", FRAME, ids=str)
+# Output-channel counts around the direct path's tile width (32 / 16 / 8 with AVX-512 /
+# AVX2 / portable float32), so full tiles, partial edge tiles and several tiles all run.
+DIRECT = FRAME + [
+    (3, 8, 8, 8, 64, 3, 3, (1, 1), 1, 1),
+    (2, 64, 8, 8, 64, 3, 3, (1, 1), 1, 1),
+    (3, 16, 16, 16, 48, 3, 3, (1, 1), 1, 1),
+    (2, 4, 5, 33, 40, 3, 3, (1, 1), 1, 2),
+]
+
+
+@pytest.mark.parametrize("cfg", DIRECT, ids=str)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
+@pytest.mark.parametrize("name", ["frame", "direct"])
+def test_frame_backward_weight_matches_reference(cfg, threads, dtype, name, algo):
+    """The frame backward-weight (dot tiles over channel-major frames) and the direct one
+    (gemm_gather_rows over pixel-major frames; dilated layers fall back to im2col)."""
     n, c, h, w_, k, r, s, pad, dil, g = cfg
     ember.set_num_threads(threads)
-    algo("frame")
+    algo(name)
     rng = np.random.default_rng(n * c + k + r)
     x = rng.standard_normal((n, c, h, w_)).astype(dtype)
     p = h + 2 * pad[0] - dil * (r - 1)
@@ -161,7 +174,7 @@ def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
     want = frame_reference(x, dy, (r, s), pad, dil, g)
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(dw, want, rtol=tol, atol=tol * np.abs(want).max(),
-                               err_msg=f"frame backward-weight {cfg} threads={threads}")
+                               err_msg=f"{name} backward-weight {cfg} threads={threads}")
     np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=tol,
                                atol=tol * 100)
     algo("im2col")  # the other algorithm agrees too
@@ -169,14 +182,6 @@ def test_frame_backward_weight_matches_reference(cfg, threads, dtype, algo):
     np.testing.assert_allclose(dw2, dw, rtol=tol, atol=tol * np.abs(want).max())
 
 
-# Output-channel counts around the direct path's tile width (32 / 16 / 8 with AVX-512 /
-# AVX2 / portable float32), so full tiles, partial edge tiles and several tiles all run.
-DIRECT = FRAME + [
-    (3, 8, 8, 8, 64, 3, 3, (1, 1), 1, 1),
-    (2, 64, 8, 8, 64, 3, 3, (1, 1), 1, 1),
-    (3, 16, 16, 16, 48, 3, 3, (1, 1), 1, 1),
-    (2, 4, 5, 33, 40, 3, 3, (1, 1), 1, 2),
-]
 
 
 @pytest.mark.parametrize("cfg", DIRECT, ids=str)

@@ -481,6 +481,73 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
   }
 }
 
+// Backward-weight over pixel-major (NHWC) frames, stride 1 and dilation 1. For kernel row r
+// the gradient's columns (s, c) of the row's S taps are S * Cg consecutive values of a frame
+// pixel row, so dW_r (Kg x S*Cg) = dy (Kg x output positions) @ B_r, where row t of B_r
+// (output position t = (image, p, q)) is read in place at frame pixel (p + r, q): one
+// gemm_gather_rows per kernel row, dy packed by the GEMM, no column matrix and no padding
+// positions in the sum. The frames and a pixel-major copy of dy are built per block of
+// images (about 1 MiB); dW_r accumulates across blocks in acc and is permuted into
+// dw_t[k][c][r][s] at the end.
+template <typename T>
+void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, int64_t n0,
+                                  int64_t n1, T* dw_t) {
+  const int64_t Cg = s.Cg(), Kg = s.Kg(), R = s.R, S = s.S, pq = s.pq(), HW = s.H * s.W;
+  const int64_t Hf = s.H + 2 * s.ph, Wf = s.W + 2 * s.pw, Fs = Hf * Wf, ncol = S * Cg;
+  const int64_t img_bytes = (Fs * Cg + pq * Kg) * static_cast<int64_t>(sizeof(T));
+  const int64_t nblk = std::max<int64_t>(1, std::min<int64_t>(n1 - n0, (int64_t(1) << 20) / img_bytes));
+  const int64_t xt_len = nblk * Fs * Cg + gemm::kGatherSlack + ncol;
+  T* acc = scratch<T>(0, static_cast<size_t>(R * Kg * ncol));
+  int64_t* boff = scratch<int64_t>(1, static_cast<size_t>(nblk * pq));
+  T* xt = scratch<T>(2, static_cast<size_t>(xt_len));
+  T* dyt = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg + gemm::kGatherSlack));
+  for (int64_t i = 0, t = 0; i < nblk; ++i)
+    for (int64_t p = 0; p < s.P; ++p)
+      for (int64_t q = 0; q < s.Q; ++q) boff[t++] = ((i * Hf + p) * Wf + q) * Cg;
+  std::fill(xt, xt + xt_len, T(0));  // the padding stays zero: blocks rewrite the interior
+  for (int64_t g = 0; g < s.groups; ++g) {
+    for (int64_t na = n0; na < n1; na += nblk) {
+      const int64_t nimg = std::min(nblk, n1 - na);
+      for (int64_t i = 0; i < nimg; ++i) {
+        const T* xi = x + ((na + i) * s.C + g * Cg) * HW;
+        for (int64_t h = 0; h < s.H; ++h) {
+          gemm::transpose<T>(Cg, s.W, xi + h * s.W, HW,
+                             xt + ((i * Hf + h + s.ph) * Wf + s.pw) * Cg, Cg);
+        }
+        gemm::transpose<T>(Kg, pq, dy + ((na + i) * s.K + g * Kg) * pq, pq, dyt + i * pq * Kg,
+                           Kg);
+      }
+      for (int64_t r = 0; r < R; ++r) {
+        gemm::gemm_gather_rows<T>(Kg, ncol, nimg * pq, dyt, Kg, xt + r * Wf * Cg, boff,
+                                  na == n0 ? T(0) : T(1), acc + r * Kg * ncol, ncol);
+      }
+    }
+    T* dwg = dw_t + g * Kg * s.crs();
+    for (int64_t k = 0; k < Kg; ++k)
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t q = 0; q < S; ++q)
+            dwg[(k * Cg + c) * R * S + r * S + q] += acc[(r * Kg + k) * ncol + q * Cg + c];
+  }
+}
+
+// The gathered backward-weight where it measured faster than the frame dot tiles and
+// im2col + GEMM (2 threads, effective GFLOPS gather / frame / im2col): 64->64 3x3 at 8x8
+// 285 / 117 / 140, 32->32 at 16x16 242 / 128 / 107, 16->16 at 32x32 141 / 123 / 50,
+// LeNet's 6->16 5x5 at 10x10 168 / 83 / 52, 256->256 at 8x8 265 / - / 215; not 1-3 input
+// channels (3->16 at 32x32 44 / 54 / 25: a kernel row of 9 values fills few lanes) nor
+// fewer than 4 output columns (512->512 at 2x2 128 / - / 147).
+template <typename T>
+bool use_gather_backward_weight(const Conv2dShape& s) {
+  const ConvAlgo a = get_conv_algo();
+  if (s.sh != 1 || s.sw != 1 || s.dh != 1 || s.dw != 1 || s.N == 0) return false;
+  if (a == ConvAlgo::Direct) return true;
+  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
+  const int nt = get_num_threads();
+  if (nt > 1 && s.N < nt) return false;
+  return s.Cg() >= 4 && s.Q >= 4;
+}
+
 // Frame forward (gemm_shifted over zero-padded frames) where the direct forward does not
 // apply and it measured faster than Winograd and im2col + GEMM (2 threads, effective GFLOPS
 // frame / Winograd / im2col): few input channels: 16->16 3x3 at 32x32 210 / 166 / 106, the
@@ -696,7 +763,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   const bool pointwise = s.is_pointwise();
   const int nt = get_num_threads();
   const bool split = nt > 1 && s.N >= nt;
-  const bool frame_path = use_frame_backward_weight<T>(s);
+  const bool gather_path = use_gather_backward_weight<T>(s);
+  const bool frame_path = !gather_path && use_frame_backward_weight<T>(s);
   // Per-thread partial sums when threads split the batch; thread 0 writes into dw directly.
   std::vector<T> partial(split ? static_cast<size_t>((nt - 1) * (wsize + s.K)) : 0, T(0));
   std::fill(dw, dw + wsize, T(0));
@@ -706,8 +774,12 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     if (n1 <= n0) return;
     T* dw_t = tid == 0 ? dw : partial.data() + (tid - 1) * (wsize + s.K);
     T* db_t = db == nullptr ? nullptr : (tid == 0 ? db : dw_t + wsize);
-    if (frame_path) {
-      frame_backward_weight_range(s, x, dy, n0, n1, dw_t);
+    if (gather_path || frame_path) {
+      if (gather_path) {
+        gather_backward_weight_range(s, x, dy, n0, n1, dw_t);
+      } else {
+        frame_backward_weight_range(s, x, dy, n0, n1, dw_t);
+      }
       add_bias_grad(s, dy, n0, n1, db_t);
       return;
     }

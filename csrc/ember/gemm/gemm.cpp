@@ -99,6 +99,36 @@ void gemm_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt, 
   generic::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
 }
 
+template <typename T>
+void gemm_gather_rows(int64_t m, int64_t n, int64_t kt, const T* a, int64_t lda, const T* b,
+                      const int64_t* boff, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (kt <= 0) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512)
+    return avx512::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() >= Isa::Avx2)
+    return avx2::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
+#endif
+  generic::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
+}
+
+template <typename T>
+void transpose(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, int64_t ldd) {
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if constexpr (std::is_same_v<T, float>) {
+    if (active_isa() >= Isa::Avx2) return avx2::transpose(rows, cols, src, lds, dst, ldd);
+  }
+#endif
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j];
+}
+
 // Tile widths (NR) of the three kernels, float / double: AVX-512 32 / 16, AVX2 16 / 8,
 // portable 8 / 4.
 template <typename T>
@@ -183,7 +213,10 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   template void gemm_frame_rows<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*,    \
                                    int64_t, int64_t, const int64_t*, const T*, int64_t, T*,  \
                                    int64_t, int64_t);                                         \
-  template int64_t frame_rows_width<T>();
+  template int64_t frame_rows_width<T>();                                                     \
+  template void transpose<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                                     \
+  template void gemm_gather_rows<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,  \
+                                    const int64_t*, T, T*, int64_t);
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

@@ -67,6 +67,28 @@ void gemm_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt, 
 template <typename T>
 int64_t frame_rows_width();
 
+// C (m x n, ldc) := A @ B + beta * C with B's rows gathered, on the calling thread only:
+// column p of A (m x kt) is the m values at a + p * lda; row p of B is the n values at
+// b + boff[p]. Both are read in place: A must be readable for kGatherSlack values past its
+// last column's start, and B's rows for n + kGatherSlack values (a tile may read past m
+// and n). The backward-weight of a stride-1 convolution over pixel-major frames is this,
+// one product per kernel row (conv/conv2d.cpp).
+constexpr int64_t kGatherSlack = 32;
+template <typename T>
+void gemm_gather_rows(int64_t m, int64_t n, int64_t kt, const T* a, int64_t lda, const T* b,
+                      const int64_t* boff, T beta, T* c, int64_t ldc);
+
+// dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (8x8 register transposes for
+// float with AVX2; plain loops otherwise).
+template <typename T>
+void transpose(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, int64_t ldd);
+#ifdef EMBER_HAVE_AVX2_BUILD
+namespace avx2 {
+void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float* dst,
+               int64_t ldd);
+}
+#endif
+
 // One ISA's driver: the same entry points, in namespaces ember::gemm::generic / ::avx2.
 #define EMBER_GEMM_DECLARE_ISA(NS)                                                            \
   namespace NS {                                                                             \
@@ -88,6 +110,12 @@ int64_t frame_rows_width();
   void run_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt,             \
                       const double* a, int64_t a_img, int64_t lda, const int64_t* aoff,      \
                       const double* b, int64_t ldb, double* c, int64_t c_img, int64_t ldc);  \
+  void run_gather_rows(int64_t m, int64_t n, int64_t kt, const float* a, int64_t lda,         \
+                       const float* b, const int64_t* boff, float beta, float* c,             \
+                       int64_t ldc);                                                          \
+  void run_gather_rows(int64_t m, int64_t n, int64_t kt, const double* a, int64_t lda,        \
+                       const double* b, const int64_t* boff, double beta, double* c,          \
+                       int64_t ldc);                                                          \
   }
 
 EMBER_GEMM_DECLARE_ISA(generic)

@@ -154,4 +154,22 @@ struct KernelF64 : MicroEntries<KernelF64, double> {
 
 #include "ember/gemm/gemm_entry.inc"
 
+void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float* dst,
+               int64_t ldd) {
+  int64_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    int64_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      __m256 r[8];
+      for (int a = 0; a < 8; ++a) r[a] = _mm256_loadu_ps(src + (i + a) * lds + j);
+      transpose8x8(r);
+      for (int a = 0; a < 8; ++a) _mm256_storeu_ps(dst + (j + a) * ldd + i, r[a]);
+    }
+    for (; j < cols; ++j)
+      for (int a = 0; a < 8; ++a) dst[j * ldd + i + a] = src[(i + a) * lds + j];
+  }
+  for (; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j];
+}
+
 }  // namespace ember::gemm::avx2

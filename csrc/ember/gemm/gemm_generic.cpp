@@ -47,9 +47,9 @@ struct RefKernel {
                     T beta, int64_t mr) {
     micro_rows(kc, StridedRows<T>{a, MR}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta, mr);
   }
-  static void micro_offsets(int64_t kc, const T* a, const T* b, const int64_t* off, T* c,
-                            int64_t ldc, int64_t mr) {
-    micro_rows(kc, StridedRows<T>{a, MR}, OffsetRows<T>{b, off}, c, ldc, T(1), T(0), mr);
+  static void micro_offsets(int64_t kc, const T* a, int64_t lda, const T* b,
+                            const int64_t* off, T* c, int64_t ldc, T beta, int64_t mr) {
+    micro_rows(kc, StridedRows<T>{a, lda}, OffsetRows<T>{b, off}, c, ldc, T(1), beta, mr);
   }
   static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
                           int64_t ldc, int64_t mr) {

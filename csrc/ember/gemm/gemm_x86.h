@@ -25,9 +25,9 @@ struct MicroEntries {
     micro_for_rows<K>(kc, StridedRows<T>{a, K::MR}, StridedRows<T>{b, ldb}, c, ldc, alpha,
                       beta, mr);
   }
-  static void micro_offsets(int64_t kc, const T* a, const T* b, const int64_t* off, T* c,
-                            int64_t ldc, int64_t mr) {
-    micro_for_rows<K>(kc, StridedRows<T>{a, K::MR}, OffsetRows<T>{b, off}, c, ldc, T(1), T(0),
+  static void micro_offsets(int64_t kc, const T* a, int64_t lda, const T* b,
+                            const int64_t* off, T* c, int64_t ldc, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, StridedRows<T>{a, lda}, OffsetRows<T>{b, off}, c, ldc, T(1), beta,
                       mr);
   }
   static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
