@@ -1,5 +1,8 @@
 #include "ember/eltwise/eltwise.h"
 
+#include <cmath>
+#include <type_traits>
+
 #include "ember/cpu.h"
 
 #ifdef EMBER_HAVE_OPENMP
@@ -82,6 +85,23 @@ void sigmoid_backward_range(int64_t lo, int64_t hi, const T* __restrict g,
                             const T* __restrict y, T* __restrict dx) {
   for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * (y[i] * (T(1) - y[i]));
 }
+
+template <typename T>
+void tanh_forward(int64_t n, const T* x, T* y) {
+  parallel_chunks(n, [=](int64_t lo, int64_t hi) {
+    if constexpr (std::is_same_v<T, float>) {
+#ifdef EMBER_HAVE_AVX512_BUILD
+      if (active_isa() == Isa::Avx512) return avx512::tanh_forward_range(lo, hi, x, y);
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+      if (active_isa() >= Isa::Avx2) return avx2::tanh_forward_range(lo, hi, x, y);
+#endif
+    }
+    for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
+  });
+}
+template void tanh_forward<float>(int64_t, const float*, float*);
+template void tanh_forward<double>(int64_t, const double*, double*);
 
 template <typename T>
 void tanh_backward(int64_t n, const T* g, const T* y, T* dx) {

@@ -15,6 +15,17 @@ void relu_forward(int64_t n, const T* x, T* y);
 template <typename T>
 void relu_backward(int64_t n, const T* g, const T* y, T* dx);
 
+// y[i] = tanh(x[i]): float32 with AVX2 / AVX-512 vectors (within 1.3 float ulps, see
+// tanh_impl.inc), otherwise std::tanh
+template <typename T>
+void tanh_forward(int64_t n, const T* x, T* y);
+namespace avx2 {
+void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
+}
+namespace avx512 {
+void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
+}
+
 // dx[i] = g[i] * (1 - y[i]^2), where y is tanh's output
 template <typename T>
 void tanh_backward(int64_t n, const T* g, const T* y, T* dx);
