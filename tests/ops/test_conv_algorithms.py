@@ -218,6 +218,51 @@ def test_frame_forward_and_backward_input_match_reference(cfg, threads, dtype, n
         np.testing.assert_allclose(want_dx, ref_dx, rtol=1e-10, atol=1e-10)
 
 
+# (N, C, H, W, K, R, S, stride, padding, dilation, groups): strided layers for the direct
+# forward (frame rows stored phase by phase) and the gathered backward-weight (strided
+# output positions), which takes dilation 1 only (dilated ones fall back to im2col).
+STRIDED = [
+    (4, 16, 32, 32, 32, 3, 3, (2, 2), (1, 1), 1, 1),
+    (3, 32, 16, 16, 64, 3, 3, (2, 2), (1, 1), 1, 1),
+    (2, 8, 15, 17, 40, 3, 3, (2, 3), (1, 0), 1, 1),
+    (3, 6, 13, 11, 32, 5, 5, (3, 2), (2, 2), 1, 2),
+    (2, 8, 14, 14, 32, 3, 3, (2, 2), (2, 2), 2, 1),
+    (2, 16, 9, 9, 32, 1, 1, (2, 2), (0, 0), 1, 1),
+]
+
+
+@pytest.mark.parametrize("cfg", STRIDED, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_strided_matches_reference(cfg, threads, dtype, algo):
+    n, c, h, w_, k, r, s, stride, pad, dil, g = cfg
+    ember.set_num_threads(threads)
+    algo("direct")
+    rng = np.random.default_rng(n + c * k + r)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = (rng.standard_normal((k, c // g, r, s)) / np.sqrt(r * s * c / g)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    args = (stride, pad, (dil, dil), g)
+    y = _C.conv2d_forward(x, w, b, *args)
+    want = ref.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                      stride, pad, (dil, dil), g)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(y, want, rtol=tol, atol=tol * np.abs(want).max(),
+                               err_msg=f"direct strided forward {cfg} threads={threads}")
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dw, db = _C.conv2d_backward_weight(x, dy, (r, s), *args, True)
+    algo("im2col")
+    want_dw, _ = _C.conv2d_backward_weight(x.astype(np.float64), dy.astype(np.float64),
+                                           (r, s), *args, False)
+    np.testing.assert_allclose(dw, want_dw, rtol=tol, atol=tol * np.abs(want_dw).max(),
+                               err_msg=f"direct strided backward-weight {cfg}")
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 2, 3)), rtol=tol,
+                               atol=tol * 100)
+    if dil == 1 and g == 1:
+        _, ref_dw = grads_reference(x, w, dy, stride, pad, g)
+        np.testing.assert_allclose(want_dw, ref_dw, rtol=1e-10, atol=1e-10)
+
+
 def frame_reference(x, dy, rs, pad, dil, groups):
     """dw in float64 with dilation: dy times the dilated windows of the zero-padded input."""
     x, dy = x.astype(np.float64), dy.astype(np.float64)

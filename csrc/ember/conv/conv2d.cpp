@@ -364,37 +364,57 @@ void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T*
   });
 }
 
-// Direct forward (stride 1), pixel-major: the output channels lie along the vector lanes
-// and the input values are broadcast from zero-padded frames (gemm_frame_rows): for each
-// output pixel, y[k] = sum over taps o and input channels c of frame_c[pixel + off_o] *
-// W[k][c][o]. Every lane holds a wanted output (the channel-major frame forward computes
-// the Wf - Q padding columns of every frame row too, and rounds each image's P * Wf
-// positions up to whole tiles: 8x8 images waste a third of their multiply-adds there).
-// Frames of a block of images (about 512 KiB) are built, multiplied into pixel-major
-// outputs, and transposed into NCHW with the bias. wp holds the filters as
-// [g][o * Cg + c][k] (gemm_frame_rows's B).
+// Direct forward, pixel-major: the output channels lie along the vector lanes and the
+// input values are broadcast from zero-padded frames (gemm_frame_rows): for each output
+// pixel, y[k] = sum over taps o and input channels c of frame_c[pixel + off_o] * W[k][c][o].
+// Every lane holds a wanted output (the channel-major frame forward computes the Wf - Q
+// padding columns of every frame row too, and rounds each image's P * Wf positions up to
+// whole tiles: 8x8 images waste a third of their multiply-adds there). A strided layer's
+// frame rows are stored phase by phase (columns 0, sw, 2sw, ... then 1, 1 + sw, ...), so
+// the inputs of a run of output columns are again consecutive values. Frames of a block of
+// images (about 512 KiB) are built, multiplied into pixel-major outputs, and transposed into
+// NCHW with the bias. wp holds the filters as [g][o * Cg + c][k] (gemm_frame_rows's B).
 template <typename T>
 void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y,
                           int64_t n0, int64_t n1) {
-  FrameGeometry f = frame_geometry(s);
-  f.Fs = f.Hf * f.Wf;  // frames of one image back to back, channel after channel
-  f.tail = 0;
+  const int64_t Hf = s.H + 2 * s.ph, Wf = s.W + 2 * s.pw;
+  const int64_t Wh = (Wf + s.sw - 1) / s.sw, Wrow = Wh * s.sw, Fs = Hf * Wrow;
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq(), kt = Cg * RS;
-  const int64_t a_img = Cg * f.Fs;
+  const int64_t a_img = Cg * Fs, HW = s.H * s.W;
   const int64_t nblk = std::max<int64_t>(
       1, std::min<int64_t>(n1 - n0, (int64_t(1) << 19) / (a_img * static_cast<int64_t>(sizeof(T)))));
   T* xf = scratch<T>(2, static_cast<size_t>(nblk * a_img + gemm::kFrameSlack));
   T* yp = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg));
-  std::fill(xf + nblk * a_img, xf + nblk * a_img + gemm::kFrameSlack, T(0));
+  std::fill(xf, xf + nblk * a_img + gemm::kFrameSlack, T(0));  // padding stays zero
   std::vector<int64_t> aoff(static_cast<size_t>(kt));
-  for (int64_t o = 0; o < RS; ++o)
+  for (int64_t o = 0; o < RS; ++o) {
+    const int64_t col = (o % s.S) * s.dw;
     for (int64_t c = 0; c < Cg; ++c)
-      aoff[o * Cg + c] = c * f.Fs + (o / s.S) * s.dh * f.Wf + (o % s.S) * s.dw;
+      aoff[o * Cg + c] = c * Fs + (o / s.S) * s.dh * Wrow + (col % s.sw) * Wh + col / s.sw;
+  }
   for (int64_t g = 0; g < s.groups; ++g) {
     for (int64_t na = n0; na < n1; na += nblk) {
       const int64_t nimg = std::min(nblk, n1 - na);
-      for (int64_t i = 0; i < nimg; ++i) build_x_frames(s, f, x, g, na + i, 1, xf + i * a_img, f.Fs);
-      gemm::gemm_frame_rows<T>(nimg, s.P, s.Q, Kg, kt, xf, a_img, f.Wf, aoff.data(),
+      for (int64_t i = 0; i < nimg; ++i) {
+        for (int64_t c = 0; c < Cg; ++c) {
+          const T* src = x + ((na + i) * s.C + g * Cg + c) * HW;
+          T* fr = xf + i * a_img + c * Fs + s.ph * Wrow;
+          for (int64_t h = 0; h < s.H; ++h, src += s.W, fr += Wrow) {
+            if (s.sw == 1) {
+              std::memcpy(fr + s.pw, src, sizeof(T) * s.W);
+              continue;
+            }
+            for (int64_t ph = 0; ph < s.sw; ++ph) {  // frame columns j * sw + ph
+              T* d = fr + ph * Wh;
+              const int64_t j0 = std::max<int64_t>(0, (s.pw - ph + s.sw - 1) / s.sw);
+              const int64_t j1 = std::min<int64_t>(Wh, (s.W + s.pw - ph + s.sw - 1) / s.sw);
+              const T* sp = src + ph - s.pw;
+              for (int64_t j = j0; j < j1; ++j) d[j] = sp[j * s.sw];
+            }
+          }
+        }
+      }
+      gemm::gemm_frame_rows<T>(nimg, s.P, s.Q, Kg, kt, xf, a_img, s.sh * Wrow, aoff.data(),
                                wp + g * kt * Kg, Kg, yp, pq * Kg, Kg);
       for (int64_t i = 0; i < nimg; ++i) {
         const T* src = yp + i * pq * Kg;
@@ -481,10 +501,10 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
   }
 }
 
-// Backward-weight over pixel-major (NHWC) frames, stride 1 and dilation 1. For kernel row r
+// Backward-weight over pixel-major (NHWC) frames, dilation 1, any stride. For kernel row r
 // the gradient's columns (s, c) of the row's S taps are S * Cg consecutive values of a frame
 // pixel row, so dW_r (Kg x S*Cg) = dy (Kg x output positions) @ B_r, where row t of B_r
-// (output position t = (image, p, q)) is read in place at frame pixel (p + r, q): one
+// (output position t = (image, p, q)) is read in place at frame pixel (p*sh + r, q*sw): one
 // gemm_gather_rows per kernel row, dy packed by the GEMM, no column matrix and no padding
 // positions in the sum. The frames and a pixel-major copy of dy are built per block of
 // images (about 1 MiB); dW_r accumulates across blocks in acc and is permuted into
@@ -503,7 +523,7 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
   T* dyt = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg + gemm::kGatherSlack));
   for (int64_t i = 0, t = 0; i < nblk; ++i)
     for (int64_t p = 0; p < s.P; ++p)
-      for (int64_t q = 0; q < s.Q; ++q) boff[t++] = ((i * Hf + p) * Wf + q) * Cg;
+      for (int64_t q = 0; q < s.Q; ++q) boff[t++] = ((i * Hf + p * s.sh) * Wf + q * s.sw) * Cg;
   std::fill(xt, xt + xt_len, T(0));  // the padding stays zero: blocks rewrite the interior
   for (int64_t g = 0; g < s.groups; ++g) {
     for (int64_t na = n0; na < n1; na += nblk) {
@@ -540,7 +560,7 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
 template <typename T>
 bool use_gather_backward_weight(const Conv2dShape& s) {
   const ConvAlgo a = get_conv_algo();
-  if (s.sh != 1 || s.sw != 1 || s.dh != 1 || s.dw != 1 || s.N == 0) return false;
+  if (s.dh != 1 || s.dw != 1 || s.N == 0) return false;
   if (a == ConvAlgo::Direct) return true;
   if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
   const int nt = get_num_threads();
@@ -579,20 +599,22 @@ bool use_winograd(const Conv2dShape& s) {
 // row is one or more runs of a tile's rows: Q = 4 ran 83 vs im2col's 226) and filters of
 // at most 1152 values per output channel (their packed panels are re-read for every output
 // row: 256->256 3x3 at 8x8 190 / - / - / 220). 64->64 at 8x8 263 / 155 / 89 / 163, 32->32 at
-// 16x16 263 / 221 / 194 / 144, 128->256 at 8x8 255 / 161 / - / 225. Winograd keeps the
+// 16x16 263 / 221 / 194 / 144, 128->256 at 8x8 255 / 161 / - / 225, strided 16->32 at 32x32
+// 183 / - / - / 107, 32->64 at 16x16 150 / - / - / 111, but not 1x1 filters (strided 16->32
+// 1x1 at 32x32: 4 vs im2col 9 ms per 100 images). Winograd keeps the
 // layers with >= 64 output channels on >= 12 columns where it is profitable: 64->64 at 32x32
 // - / 266 / 358 / 213 direct 266, 128->128 at 16x16 direct 264, Winograd 311.
 template <typename T>
 bool use_direct_forward(const Conv2dShape& s) {
   const ConvAlgo a = get_conv_algo();
-  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
+  if (s.N == 0) return false;
   if (a == ConvAlgo::Direct) return true;
   if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
   const int nt = get_num_threads();
   if (nt > 1 && s.N < nt) return false;
   if (s.Kg() >= 64 && use_winograd<T>(s)) return false;
   return s.Kg() % gemm::frame_rows_width<T>() == 0 && s.Cg() >= 4 && s.Q >= 8 &&
-         s.crs() <= 1152;
+         s.crs() <= 1152 && s.R * s.S > 1;
 }
 
 std::atomic<int>& algo_slot() {
