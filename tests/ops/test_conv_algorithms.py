@@ -145,13 +145,15 @@ FRAME = [
 ]
 
 
-# Output-channel counts around the direct path's tile width (32 / 16 / 8 with AVX-512 /
-# AVX2 / portable float32), so full tiles, partial edge tiles and several tiles all run.
+# Output-channel counts around the direct path's tile widths (AVX-512: 32 and the narrow
+# one-vector 16 for float32, 16 and 8 for float64; AVX2 16 / 8; portable 8 / 4), so full
+# tiles, narrow tiles (16, 48; 24 in float64), partial edge tiles and several tiles all run.
 DIRECT = FRAME + [
     (3, 8, 8, 8, 64, 3, 3, (1, 1), 1, 1),
     (2, 64, 8, 8, 64, 3, 3, (1, 1), 1, 1),
     (3, 16, 16, 16, 48, 3, 3, (1, 1), 1, 1),
     (2, 4, 5, 33, 40, 3, 3, (1, 1), 1, 2),
+    (2, 8, 9, 9, 24, 3, 3, (1, 1), 1, 1),
 ]
 
 

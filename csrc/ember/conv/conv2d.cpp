@@ -601,7 +601,9 @@ bool use_winograd(const Conv2dShape& s) {
 // row: 256->256 3x3 at 8x8 190 / - / - / 220). 64->64 at 8x8 263 / 155 / 89 / 163, 32->32 at
 // 16x16 263 / 221 / 194 / 144, 128->256 at 8x8 255 / 161 / - / 225, strided 16->32 at 32x32
 // 183 / - / - / 107, 32->64 at 16x16 150 / - / - / 111, but not 1x1 filters (strided 16->32
-// 1x1 at 32x32: 4 vs im2col 9 ms per 100 images). Winograd keeps the
+// 1x1 at 32x32: 4 vs im2col 9 ms per 100 images). 16 output channels (AVX-512's one-vector
+// tile) only on narrow images: LeNet's 6->16 5x5 at 10x10 216 / 111 / - / 83, but 16->16 at
+// 32x32 197 / 213 / 166 / 106. Winograd keeps the
 // layers with >= 64 output channels on >= 12 columns where it is profitable: 64->64 at 32x32
 // - / 266 / 358 / 213 direct 266, 128->128 at 16x16 direct 264, Winograd 311.
 template <typename T>
@@ -613,8 +615,9 @@ bool use_direct_forward(const Conv2dShape& s) {
   const int nt = get_num_threads();
   if (nt > 1 && s.N < nt) return false;
   if (s.Kg() >= 64 && use_winograd<T>(s)) return false;
-  return s.Kg() % gemm::frame_rows_width<T>() == 0 && s.Cg() >= 4 && s.Q >= 8 &&
-         s.crs() <= 1152 && s.R * s.S > 1;
+  const int64_t w = gemm::frame_rows_width<T>();
+  const bool tiles = s.Kg() % (2 * w) == 0 || (s.Kg() % w == 0 && s.Q < 16);
+  return tiles && s.Cg() >= 4 && s.Q >= 8 && s.crs() <= 1152 && s.R * s.S > 1;
 }
 
 std::atomic<int>& algo_slot() {

@@ -129,13 +129,13 @@ void transpose(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, in
     for (int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j];
 }
 
-// Tile widths (NR) of the three kernels, float / double: AVX-512 32 / 16, AVX2 16 / 8,
-// portable 8 / 4.
+// Narrowest full tile width (NR) of the three kernels, float / double: AVX-512 16 / 8 (its
+// one-vector tile; the GEMM's is 32 / 16), AVX2 16 / 8, portable 8 / 4.
 template <typename T>
 int64_t frame_rows_width() {
   const int64_t f64 = sizeof(T) == 8 ? 2 : 1;
 #ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512) return 32 / f64;
+  if (active_isa() == Isa::Avx512) return 16 / f64;
 #endif
 #ifdef EMBER_HAVE_AVX2_BUILD
   if (active_isa() >= Isa::Avx2) return 16 / f64;

@@ -33,13 +33,15 @@ namespace {
 
 #include "ember/simd_avx512.h"
 
-template <typename Scalar, int MC_, int KC_, int NC_>
-struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_>, Scalar> {
+// NV vectors per tile row: 2 (the GEMM's 14x32 float tile) or 1 (14x16, for the direct
+// convolution paths when the output channels are a multiple of 16 but not of 32).
+template <typename Scalar, int MC_, int KC_, int NC_, int NV = 2>
+struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_, NV>, Scalar> {
   using T = Scalar;
   using V = Zmm<T>;
   using R = typename V::R;
   static constexpr int kW = V::kLanes;
-  static constexpr int MR = 14, NR = 2 * kW, MC = MC_, KC = KC_, NC = NC_;
+  static constexpr int MR = 14, NR = NV * kW, MC = MC_, KC = KC_, NC = NC_;
   static constexpr int64_t kDirectBMaxM = 8 * MR;  // see gemm_serial
 
   // C[0:ROWS, 0:NR] := alpha * A @ B + beta * C. The accumulators are named variables (GCC
@@ -58,14 +60,15 @@ struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_>, Scalar> {
   if constexpr (ROWS > I) {                       \
     const R ai = V::set1(ap[I]);                  \
     c##I##0 = V::fmadd(ai, b0, c##I##0);          \
-    c##I##1 = V::fmadd(ai, b1, c##I##1);          \
+    if constexpr (NV > 1)                         \
+      c##I##1 = V::fmadd(ai, b1, c##I##1);        \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       const T* ap = a.row();
       const T* bp = b.row();
       const R b0 = V::loadu(bp);
-      const R b1 = V::loadu(bp + kW);
+      const R b1 = NV > 1 ? V::loadu(bp + kW) : b0;
       EMBER_ROW(0) EMBER_ROW(1) EMBER_ROW(2) EMBER_ROW(3) EMBER_ROW(4) EMBER_ROW(5)
       EMBER_ROW(6) EMBER_ROW(7) EMBER_ROW(8) EMBER_ROW(9) EMBER_ROW(10) EMBER_ROW(11)
       EMBER_ROW(12) EMBER_ROW(13)
@@ -78,14 +81,14 @@ struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_>, Scalar> {
     auto store = [&](T* ci, R x, R y) {
       if (scale) {
         x = V::mul(x, va);
-        y = V::mul(y, va);
+        if constexpr (NV > 1) y = V::mul(y, va);
       }
       if (accumulate) {
         x = V::fmadd(vb, V::loadu(ci), x);
-        y = V::fmadd(vb, V::loadu(ci + kW), y);
+        if constexpr (NV > 1) y = V::fmadd(vb, V::loadu(ci + kW), y);
       }
       V::storeu(ci, x);
-      V::storeu(ci + kW, y);
+      if constexpr (NV > 1) V::storeu(ci + kW, y);
     };
 #define EMBER_STORE(I) \
   if constexpr (ROWS > I) store(c + I * ldc, c##I##0, c##I##1);
@@ -122,6 +125,9 @@ struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_>, Scalar> {
 
 using KernelF32 = Kernel<float, 168, 256, 4096>;
 using KernelF64 = Kernel<double, 84, 256, 4096>;
+using KernelF32Narrow = Kernel<float, 168, 256, 4096, 1>;
+using KernelF64Narrow = Kernel<double, 84, 256, 4096, 1>;
+#define EMBER_GEMM_HAS_NARROW 1
 
 #include "ember/gemm/gemm_driver.inc"
 
