@@ -423,12 +423,13 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
       }
       gemm::gemm_frame_rows<T>(nimg, s.P, s.Q, Kg, kt, xf, a_img, s.sh * Wrow, aoff.data(),
                                wp + g * kt * Kg, Kg, yp, pq * Kg, Kg);
-      for (int64_t i = 0; i < nimg; ++i) {
-        const T* src = yp + i * pq * Kg;
+      for (int64_t i = 0; i < nimg; ++i) {  // pixel-major -> NCHW (8x8 register transposes)
+        T* yi = y + ((na + i) * s.K + g * Kg) * pq;
+        gemm::transpose<T>(pq, Kg, yp + i * pq * Kg, Kg, yi, pq);
+        if (b == nullptr) continue;
         for (int64_t k = 0; k < Kg; ++k) {
-          const T bias = b != nullptr ? b[g * Kg + k] : T(0);
-          T* yk = y + ((na + i) * s.K + g * Kg + k) * pq;
-          for (int64_t j = 0; j < pq; ++j) yk[j] = src[j * Kg + k] + bias;
+          const T bias = b[g * Kg + k];
+          for (int64_t j = 0; j < pq; ++j) yi[k * pq + j] += bias;
         }
       }
     }
