@@ -513,10 +513,10 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
 // the gradient's columns (s, c) of the row's S taps are S * Cg consecutive values of a frame
 // pixel row, so dW_r (Kg x S*Cg) = dy (Kg x output positions) @ B_r, where row t of B_r
 // (output position t = (image, p, q)) is read in place at frame pixel (p*sh + r, q*sw): one
-// gemm_gather_rows per kernel row, dy packed by the GEMM, no column matrix and no padding
-// positions in the sum. The frames and a pixel-major copy of dy are built per block of
-// images (about 1 MiB); dW_r accumulates across blocks in acc and is permuted into
-// dw_t[k][c][r][s] at the end.
+// gemm_gather_rows per kernel row (or gemm_gather_cols for dW_r^T = B_r^T @ dy^T), no
+// column matrix and no padding positions in the sum. The frames and a pixel-major copy of
+// dy are built per block of images (about 1 MiB); dW_r accumulates across blocks in acc and
+// is permuted into dw_t[k][c][r][s] at the end.
 template <typename T>
 void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, int64_t n0,
                                   int64_t n1, T* dw_t) {
@@ -526,6 +526,11 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
   const int64_t nblk = std::max<int64_t>(1, std::min<int64_t>(n1 - n0, (int64_t(1) << 20) / img_bytes));
   const int64_t xt_len = nblk * Fs * Cg + gemm::kGatherSlack + ncol;
   T* acc = scratch<T>(0, static_cast<size_t>(R * Kg * ncol));
+  // Few output channels (<= 32 floats with AVX-512): the transposed product, whose rows are
+  // the S * Cg filter columns and whose one tile-wide panel is the output channels, fills its
+  // tiles better (2 threads, GFLOPS rows -> cols: 16->16 at 32x32 163 -> 189, 32->32 at
+  // 16x16 256 -> 270; 64->64 at 8x8 296 -> 278 keeps the rows).
+  const bool cols = Kg <= 2 * gemm::frame_rows_width<T>();
   int64_t* boff = scratch<int64_t>(1, static_cast<size_t>(nblk * pq));
   T* xt = scratch<T>(2, static_cast<size_t>(xt_len));
   T* dyt = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg + gemm::kGatherSlack));
@@ -546,16 +551,25 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
                            Kg);
       }
       for (int64_t r = 0; r < R; ++r) {
-        gemm::gemm_gather_rows<T>(Kg, ncol, nimg * pq, dyt, Kg, xt + r * Wf * Cg, boff,
-                                  na == n0 ? T(0) : T(1), acc + r * Kg * ncol, ncol);
+        const T beta = na == n0 ? T(0) : T(1);
+        if (cols) {  // dW_r^T (S*Cg x Kg) = B_r^T @ dy^T
+          gemm::gemm_gather_cols<T>(ncol, Kg, nimg * pq, xt + r * Wf * Cg, boff, dyt, Kg, beta,
+                                    acc + r * Kg * ncol, Kg);
+        } else {
+          gemm::gemm_gather_rows<T>(Kg, ncol, nimg * pq, dyt, Kg, xt + r * Wf * Cg, boff, beta,
+                                    acc + r * Kg * ncol, ncol);
+        }
       }
     }
     T* dwg = dw_t + g * Kg * s.crs();
     for (int64_t k = 0; k < Kg; ++k)
       for (int64_t c = 0; c < Cg; ++c)
         for (int64_t r = 0; r < R; ++r)
-          for (int64_t q = 0; q < S; ++q)
-            dwg[(k * Cg + c) * R * S + r * S + q] += acc[(r * Kg + k) * ncol + q * Cg + c];
+          for (int64_t q = 0; q < S; ++q) {
+            const int64_t m = q * Cg + c;
+            dwg[(k * Cg + c) * R * S + r * S + q] +=
+                cols ? acc[(r * ncol + m) * Kg + k] : acc[(r * Kg + k) * ncol + m];
+          }
   }
 }
 

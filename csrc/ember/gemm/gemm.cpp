@@ -129,6 +129,25 @@ void transpose(int64_t rows, int64_t cols, const T* src, int64_t lds, T* dst, in
     for (int64_t j = 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j];
 }
 
+template <typename T>
+void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
+                      const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (kt <= 0) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+#ifdef EMBER_HAVE_AVX512_BUILD
+  if (active_isa() == Isa::Avx512)
+    return avx512::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
+#endif
+#ifdef EMBER_HAVE_AVX2_BUILD
+  if (active_isa() >= Isa::Avx2)
+    return avx2::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
+#endif
+  generic::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
+}
+
 // Narrowest full tile width (NR) of the three kernels, float / double: AVX-512 16 / 8 (its
 // one-vector tile; the GEMM's is 32 / 16), AVX2 16 / 8, portable 8 / 4.
 template <typename T>
@@ -216,7 +235,9 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   template int64_t frame_rows_width<T>();                                                     \
   template void transpose<T>(int64_t, int64_t, const T*, int64_t, T*, int64_t);                                                     \
   template void gemm_gather_rows<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,  \
-                                    const int64_t*, T, T*, int64_t);
+                                    const int64_t*, T, T*, int64_t);                          \
+  template void gemm_gather_cols<T>(int64_t, int64_t, int64_t, const T*, const int64_t*,     \
+                                    const T*, int64_t, T, T*, int64_t);
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

@@ -78,6 +78,13 @@ template <typename T>
 void gemm_gather_rows(int64_t m, int64_t n, int64_t kt, const T* a, int64_t lda, const T* b,
                       const int64_t* boff, T beta, T* c, int64_t ldc);
 
+// The transposed arrangement, on the calling thread only: C (m x n, ldc) := A @ B + beta * C
+// with column p of A the m values at a + aoff[p] and row p of B the n values at b + p * ldb,
+// both read in place (readable for kGatherSlack values past m and n).
+template <typename T>
+void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
+                      const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
 // dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (8x8 register transposes for
 // float with AVX2; plain loops otherwise).
 template <typename T>
@@ -116,6 +123,11 @@ void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float*
   void run_gather_rows(int64_t m, int64_t n, int64_t kt, const double* a, int64_t lda,        \
                        const double* b, const int64_t* boff, double beta, double* c,          \
                        int64_t ldc);                                                          \
+  void run_gather_cols(int64_t m, int64_t n, int64_t kt, const float* a, const int64_t* aoff, \
+                       const float* b, int64_t ldb, float beta, float* c, int64_t ldc);       \
+  void run_gather_cols(int64_t m, int64_t n, int64_t kt, const double* a,                     \
+                       const int64_t* aoff, const double* b, int64_t ldb, double beta,        \
+                       double* c, int64_t ldc);                                               \
   }
 
 EMBER_GEMM_DECLARE_ISA(generic)

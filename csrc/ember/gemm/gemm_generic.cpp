@@ -51,9 +51,9 @@ struct RefKernel {
                             const int64_t* off, T* c, int64_t ldc, T beta, int64_t mr) {
     micro_rows(kc, StridedRows<T>{a, lda}, OffsetRows<T>{b, off}, c, ldc, T(1), beta, mr);
   }
-  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
-                          int64_t ldc, int64_t mr) {
-    micro_rows(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, NR}, c, ldc, T(1), T(0), mr);
+  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b,
+                          int64_t ldb, T* c, int64_t ldc, T beta, int64_t mr) {
+    micro_rows(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, ldb}, c, ldc, T(1), beta, mr);
   }
   // The driver's portable packing loops are all this path uses.
   static bool pack_a_fast(const T*, int64_t, int64_t, int64_t, T*) { return false; }

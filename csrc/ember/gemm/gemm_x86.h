@@ -30,9 +30,9 @@ struct MicroEntries {
     micro_for_rows<K>(kc, StridedRows<T>{a, lda}, OffsetRows<T>{b, off}, c, ldc, T(1), beta,
                       mr);
   }
-  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b, T* c,
-                          int64_t ldc, int64_t mr) {
-    micro_for_rows<K>(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, K::NR}, c, ldc, T(1), T(0),
+  static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b,
+                          int64_t ldb, T* c, int64_t ldc, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, ldb}, c, ldc, T(1), beta,
                       mr);
   }
 };
