@@ -58,6 +58,35 @@ def test_avg_pool2d_reference_and_gradcheck(cfg):
     assert gradcheck(lambda t: F.avg_pool2d(t, k, s, p, cm, cip), [xt])
 
 
+@pytest.mark.parametrize("shape", [(64, 6, 28, 28), (3, 2, 7, 9), (2, 3, 2, 601),
+                                   (2, 2, 5, 2), (1, 1, 2, 2)], ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_avg_pool2d_2x2_fast_path(shape, threads, dtype):
+    """2x2 / stride 2 / no padding (the vectorised path): even and odd sizes (the last row or
+    column belongs to no window and gets zero gradient), rows wider than its 256-output
+    chunks, LeNet's shape threaded; against the NumPy reference, both count_include_pad."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(sum(shape))
+        x = rng.standard_normal(shape).astype(dtype)
+        for cip in (True, False):
+            xt = ember.tensor(x, requires_grad=True)
+            y = F.avg_pool2d(xt, 2, 2, 0, False, cip)
+            want = ref.avg_pool2d(x.astype(np.float64), (2, 2), (2, 2), (0, 0), False, cip)
+            tol = 1e-6 if dtype == np.float32 else 1e-13
+            np.testing.assert_allclose(y.numpy(), want, rtol=tol, atol=tol)
+            g = rng.standard_normal(y.shape).astype(dtype)
+            y.backward(g)
+            want_dx = np.zeros(shape)
+            h2, w2 = 2 * y.shape[2], 2 * y.shape[3]
+            want_dx[:, :, :h2, :w2] = np.repeat(np.repeat(g / 4.0, 2, axis=2), 2, axis=3)
+            np.testing.assert_allclose(xt.grad.numpy(), want_dx, rtol=tol, atol=tol)
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize("out", [(1, 1), (2, 3), (5, 4), (3, 7)])
 def test_adaptive_pools_reference_and_gradcheck(out):
     x = _distinct((2, 2, 5, 7), seed=3)
