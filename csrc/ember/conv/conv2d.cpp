@@ -576,8 +576,9 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
 // The gathered backward-weight where it measured faster than the frame dot tiles and
 // im2col + GEMM (2 threads, effective GFLOPS gather / frame / im2col): 64->64 3x3 at 8x8
 // 285 / 117 / 140, 32->32 at 16x16 242 / 128 / 107, 16->16 at 32x32 141 / 123 / 50,
-// LeNet's 6->16 5x5 at 10x10 168 / 83 / 52, 256->256 at 8x8 265 / - / 215; not 1-3 input
-// channels (3->16 at 32x32 44 / 54 / 25: a kernel row of 9 values fills few lanes) nor
+// LeNet's 6->16 5x5 at 10x10 168 / 83 / 52, 256->256 at 8x8 265 / - / 215; with 2-3 input
+// channels only in the transposed form with one full tile of output channels (the 3->16
+// stem at 32x32 74 / 54 / 25); not 1 input channel (LeNet's 1->6 5x5 31 / 42 / 16) nor
 // fewer than 4 output columns (512->512 at 2x2 128 / - / 147).
 template <typename T>
 bool use_gather_backward_weight(const Conv2dShape& s) {
@@ -587,7 +588,9 @@ bool use_gather_backward_weight(const Conv2dShape& s) {
   if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
   const int nt = get_num_threads();
   if (nt > 1 && s.N < nt) return false;
-  return s.Cg() >= 4 && s.Q >= 4;
+  const int64_t w = gemm::frame_rows_width<T>();
+  const bool few_in = s.Cg() >= 2 && s.Kg() <= 2 * w && s.Kg() % w == 0;  // transposed form
+  return (s.Cg() >= 4 || few_in) && s.Q >= 4;
 }
 
 // Frame forward (gemm_shifted over zero-padded frames) where the direct forward does not
