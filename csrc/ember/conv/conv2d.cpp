@@ -798,8 +798,11 @@ void add_bias_grad(const Conv2dShape& s, const T* dy, int64_t n0, int64_t n1, T*
   const int64_t pq = s.pq();
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t k = 0; k < s.K; ++k) {
-      const T* row = dy + (n * s.K + k) * pq;
+      const T* __restrict row = dy + (n * s.K + k) * pq;
       T acc = 0;
+      // One partial sum per vector lane: a plain `acc += row[i]` is a chain of dependent
+      // adds (it was 30% of the 3->16 stem's backward-weight with a bias).
+#pragma omp simd reduction(+ : acc)
       for (int64_t i = 0; i < pq; ++i) acc += row[i];
       db_t[k] += acc;
     }
