@@ -187,12 +187,13 @@ void register_conv(py::module_& m) {
             "got '" + name + "'");
       },
       py::arg("name"),
-      "'auto': per layer the measured-fastest of Winograd F(2x2,3x3) (float32 3x3 stride-1, "
-      "16..128 channels per group, >= 12 output columns), the frame backward-weight "
-      "(stride 1) and im2col + GEMM; 'im2col': always im2col + GEMM; 'winograd': Winograd "
-      "wherever its geometry allows (3x3, stride 1, padding <= 2, float32), else im2col; "
-      "'frame': the frame backward-weight for every stride-1 layer, else im2col. Process-wide; "
-      "the last three are for tests and benchmarks.");
+      "'auto': per layer the measured-fastest of the direct pixel-major path (forward and "
+      "stride-1 backward-input where the output channels fill whole register tiles; "
+      "backward-weight over pixel-major frames), the frame path (stride-1 layers with few "
+      "channels), Winograd F(2x2,3x3) (float32 3x3 stride-1, 16..128 channels per group, "
+      ">= 12 output columns) and im2col + GEMM (docs/ARCHITECTURE.md has the rules); "
+      "'im2col', 'winograd', 'frame' or 'direct' force that path wherever its geometry "
+      "allows, else im2col. Process-wide; the forcing names are for tests and benchmarks.");
   m.def(
       "get_conv_algo",
       [] {

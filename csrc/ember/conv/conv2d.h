@@ -36,11 +36,13 @@ struct Conv2dShape {
   }
 };
 
-// Algorithm choice: Auto uses Winograd F(2x2, 3x3) for float32 3x3 stride-1 layers where it
-// measured faster (see winograd.h), the frame backward-weight for stride-1 layers whose
-// frames fit L2 (see frame.h) and im2col + GEMM otherwise; Im2col forces the latter;
-// Winograd and Frame force those paths wherever their geometry allows (tests cover each
-// path with them). Process-wide; EMBER_CONV_ALGO=im2col|winograd|frame sets it at start-up.
+// Algorithm choice: Auto picks per layer among the direct pixel-major paths (forward /
+// stride-1 backward-input where the output channels fill whole register tiles; backward-
+// weight over pixel-major frames), the frame paths (stride-1, few channels), Winograd
+// F(2x2, 3x3) (float32 3x3 stride-1, see winograd.h) and im2col + GEMM, each where it
+// measured fastest (the rules and their numbers are in conv2d.cpp); Im2col, Winograd, Frame
+// and Direct force those paths wherever their geometry allows (tests cover each path with
+// them). Process-wide; EMBER_CONV_ALGO=im2col|winograd|frame|direct sets it at start-up.
 enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3, Direct = 4 };
 void set_conv_algo(ConvAlgo algo);
 ConvAlgo get_conv_algo();
