@@ -930,3 +930,58 @@ def test_inplace_on_view_of_graph_tensor_is_refused():
     y = x * 2.0
     with pytest.raises(RuntimeError, match="view"):
         y[0:2].add_(1.0)
+
+
+def test_fresh_grads_become_leaf_grads_without_aliasing():
+    """Ops marked fresh_grads hand a leaf its gradient array without a copy; the engine still
+    copies when such an op returns the upstream gradient or one array for two inputs, so no
+    two .grad arrays (and no .grad and upstream gradient) ever share memory."""
+    from ember.autograd.function import Function
+
+    class Twice(Function):  # mislabelled on purpose: one array for both inputs
+        fresh_grads = True
+
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            same = np.array(g, copy=True)
+            return same, same
+
+    class PassThrough(Function):  # returns the upstream gradient itself
+        fresh_grads = True
+
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    a = ember.tensor(np.ones(3), requires_grad=True)
+    b = ember.tensor(np.ones(3), requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[0] = 7.0
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones(3))
+
+    c = ember.tensor(np.ones(3), requires_grad=True)
+    up = np.full(3, 2.0)
+    PassThrough.apply(c).backward(up)
+    assert not np.shares_memory(c.grad.numpy(), up)
+
+    # A real fresh op (Linear): the adopted gradients are right and accumulate in place.
+    rng = np.random.default_rng(0)
+    lin = ember.nn.Linear(4, 3)
+    x = ember.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+    lin(x).sum().backward()
+    w1, b1 = lin.weight.grad.numpy().copy(), lin.bias.grad.numpy().copy()
+    np.testing.assert_allclose(w1, np.tile(x.numpy().sum(axis=0), (3, 1)), rtol=1e-6)
+    np.testing.assert_allclose(b1, np.full(3, 5.0))
+    assert not np.shares_memory(lin.weight.grad.numpy(), lin.bias.grad.numpy())
+    lin(x).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad.numpy(), 2 * w1, rtol=1e-6)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), 2 * b1)

@@ -39,8 +39,11 @@ def _toposort(root: Function) -> List[Function]:
     return order
 
 
-def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
+def _accumulate_leaf(tensor, grad: np.ndarray, adopt: bool = False) -> None:
     if tensor.grad is None:
+        if adopt:  # an array the node's backward just allocated for this input alone
+            tensor.grad = Tensor._wrap(grad)
+            return
         # Own the memory (the incoming array may be a view of another node's gradient), as
         # an ndarray even for a 0-d tensor (NumPy arithmetic returns scalars there).
         tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype, copy=True))
@@ -50,6 +53,15 @@ def _accumulate_leaf(tensor, grad: np.ndarray) -> None:
             np.add(acc, grad, out=acc, casting="unsafe")  # in place, as PyTorch accumulates
         else:
             tensor.grad.data = np.array(acc + grad, dtype=tensor.data.dtype)
+
+
+def _adoptable(pg, parent, upstream, input_grads) -> bool:
+    """A fresh_grads node's gradient may become a leaf's .grad without a copy: a writeable
+    array owning its memory, of the leaf's dtype, neither the upstream gradient nor returned
+    for two inputs (checked here as well, so that a mislabelled op cannot alias two .grads)."""
+    return (type(pg) is np.ndarray and pg.base is None and pg.flags.writeable
+            and pg.dtype == parent.data.dtype and pg is not upstream
+            and sum(1 for q in input_grads if q is pg) == 1)
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -110,6 +122,7 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                 input_grads = (input_grads,)
             if anomaly.is_anomaly_enabled():
                 anomaly.check_backward(node.name, input_grads)
+            fresh = node.fresh_grads
             for parent, pg in zip(node.parents, input_grads):
                 if parent is None or pg is None:
                     continue
@@ -119,7 +132,8 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                         f"input of shape {tuple(parent.shape)}; backward must return one "
                         "gradient per forward input, each of that input's shape")
                 if parent._ctx is None:
-                    _accumulate_leaf(parent, pg)
+                    _accumulate_leaf(parent, pg, fresh and _adoptable(pg, parent, g,
+                                                                      input_grads))
                 else:
                     key = id(parent._ctx)
                     if key in grads:

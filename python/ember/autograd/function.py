@@ -34,6 +34,11 @@ class Function:
     parents: Tuple[Any, ...] = ()
     needs_input_grad: Tuple[bool, ...] = ()
     freed: bool = False
+    # True on ops whose backward returns only arrays it has just allocated (C++ kernel
+    # results), each for one input: the engine then hands a leaf such an array as its .grad
+    # instead of copying it (a leaf's first gradient is otherwise copied, since it may be a
+    # view of, or the same array as, another node's gradient).
+    fresh_grads: bool = False
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover

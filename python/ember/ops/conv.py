@@ -18,6 +18,8 @@ def _c(a: np.ndarray) -> np.ndarray:
 
 
 class Conv2d(Function):
+    fresh_grads = True  # backward's arrays are new kernel results and sums
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         x, w = _c(x), _c(w)

@@ -114,6 +114,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 class Linear(Function):
     """y = x W^T + b over the last dimension of x; x may have any leading dimensions."""
 
+    fresh_grads = True  # backward's arrays are new GEMM results and sums
+
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)

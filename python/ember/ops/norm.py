@@ -16,6 +16,8 @@ class BatchNorm(Function):
     """Batch statistics (training) or given running statistics (eval); the running
     statistics arrays are updated in place during training, as PyTorch does."""
 
+    fresh_grads = True  # dx (a reshape of a new array: copied if a leaf), dw, db are new
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         x3 = np.ascontiguousarray(x.reshape(x.shape[0], x.shape[1], -1))
