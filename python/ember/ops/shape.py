@@ -2,6 +2,7 @@
 cat/stack, split/chunk/unbind, pad."""
 from __future__ import annotations
 
+import math
 from typing import Any, List, Sequence, Tuple, Union
 
 import numpy as np
@@ -68,7 +69,7 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     e = _wrap_dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1], dtype=np.int64)),) + x.shape[e + 1:]
+    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
     return reshape(x, shape)
 
 
