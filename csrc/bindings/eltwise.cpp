@@ -78,28 +78,26 @@ void register_eltwise(py::module_& m) {
       py::arg("input"), py::arg("other"), py::arg("out") = py::none(),
       "input + other for C-contiguous float arrays of one shape and dtype, threaded; 'out' "
       "may be input or other (in place).");
-  m.def(
-      "relu_forward",
-      [](const py::array& x) {
-        check_float("relu", "input", x);
-        check_c_contiguous("relu", "input", x);
-        py::array y = empty_like_array(x);
-        run_float([](auto n, auto a, auto b) { eltwise::relu_forward(n, a, b); }, y, x);
-        return y;
-      },
-      py::arg("input"), "max(input, 0) of a C-contiguous float array (NaN passes), threaded.");
-  m.def(
-      "tanh_forward",
-      [](const py::array& x) {
-        check_float("tanh", "input", x);
-        check_c_contiguous("tanh", "input", x);
-        py::array y = empty_like_array(x);
-        run_float([](auto n, auto a, auto b) { eltwise::tanh_forward(n, a, b); }, y, x);
-        return y;
-      },
-      py::arg("input"),
-      "tanh of a C-contiguous float array, threaded; float32 by a vectorised polynomial "
-      "within a few ulps of the exact value, float64 by std::tanh.");
+  // An activation's forward: f(n, x, y); `op` names it in errors.
+  auto def_forward = [&m](const char* name, const char* op, auto kernel, const char* doc) {
+    m.def(
+        name,
+        [op, kernel](const py::array& x) {
+          check_float(op, "input", x);
+          check_c_contiguous(op, "input", x);
+          py::array y = empty_like_array(x);
+          run_float(kernel, y, x);
+          return y;
+        },
+        py::arg("input"), doc);
+  };
+  def_forward("relu_forward", "relu",
+              [](auto n, auto a, auto b) { eltwise::relu_forward(n, a, b); },
+              "max(input, 0) of a C-contiguous float array (NaN passes), threaded.");
+  def_forward("tanh_forward", "tanh",
+              [](auto n, auto a, auto b) { eltwise::tanh_forward(n, a, b); },
+              "tanh of a C-contiguous float array, threaded; float32 by a vectorised "
+              "polynomial within a few ulps of the exact value, float64 by std::tanh.");
   // Backward of an activation from its output y: f(n, g, y, dx).
   auto def_backward = [&m](const char* name, auto kernel, const char* doc) {
     m.def(

@@ -250,6 +250,12 @@ std::pair<const T*, int64_t> dy_block(const Conv2dShape& s, const T* dy, int64_t
 // ---- frame backward-weight (see frame.h) ------------------------------------------------
 inline int64_t round_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 
+// Images of [n0, n1) per block when each takes per_image bytes of working buffers and a
+// block should fit `budget` bytes (at least one image).
+inline int64_t images_per_block(int64_t n0, int64_t n1, int64_t per_image, int64_t budget) {
+  return std::max<int64_t>(1, std::min<int64_t>(n1 - n0, budget / per_image));
+}
+
 struct FrameGeometry {
   int64_t Hf, Wf, Fs, seg_len, tail;
 };
@@ -271,14 +277,25 @@ inline FrameGeometry frame_geometry(const Conv2dShape& s) {
 // 160 vs 204: there the GEMM's packed panels reuse data better than the 4x4 dot tiles). So:
 // Cg + Kg <= 96, frames of one image in L2 (about 1 MiB), and a batch that splits across the
 // threads (each thread runs its own images).
+// The part every path rule below shares. No: the path's geometry does not apply (`applies`),
+// the batch is empty, another algorithm is forced, the layer is 1x1 stride 1 (the input is
+// its own column matrix), or threads cannot split the batch; Forced: set_conv_algo names
+// this path; Decide: Auto, the rule's measured condition decides.
+enum class Gate { No, Forced, Decide };
+inline Gate path_gate(const Conv2dShape& s, bool applies, ConvAlgo path) {
+  if (!applies || s.N == 0) return Gate::No;
+  const ConvAlgo a = get_conv_algo();
+  if (a == path) return Gate::Forced;
+  if (a != ConvAlgo::Auto || s.is_pointwise()) return Gate::No;
+  const int nt = get_num_threads();
+  return nt > 1 && s.N < nt ? Gate::No : Gate::Decide;
+}
+
 template <typename T>
 bool use_frame_backward_weight(const Conv2dShape& s) {
-  const ConvAlgo a = get_conv_algo();
-  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
-  if (a == ConvAlgo::Frame) return true;
-  if (a != ConvAlgo::Auto || s.is_pointwise() || s.Cg() + s.Kg() > 96) return false;
-  const int nt = get_num_threads();
-  if (nt > 1 && s.N < nt) return false;
+  const Gate gate = path_gate(s, s.sh == 1 && s.sw == 1, ConvAlgo::Frame);
+  if (gate != Gate::Decide) return gate == Gate::Forced;
+  if (s.Cg() + s.Kg() > 96) return false;
   const FrameGeometry f = frame_geometry(s);
   return (s.Cg() + s.Kg()) * f.Fs * static_cast<int64_t>(sizeof(T)) <= (int64_t(3) << 19);
 }
@@ -345,11 +362,13 @@ void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T*
   }
 }
 
-// The filters (K, C/g, R, S) as gemm_shifted's A_o, laid out [g][o][out][in], once per call:
-// for the forward out = k, in = c; for the stride-1 backward-input (transpose_flip) the
-// filters transposed and flipped, out = c, in = k, tap o read from R*S - 1 - o.
+// The filters (K, C/g, R, S) tap by tap, once per call: for the forward out = k, in = c; for
+// the stride-1 backward-input (transpose_flip) the filters transposed and flipped, out = c,
+// in = k, tap o read from R*S - 1 - o. Laid out [g][o][out][in] (gemm_shifted's A_o, the
+// frame path) or, with in_major, [g][o][in][out] (gemm_frame_rows's B, the direct path).
 template <typename T>
-std::vector<T> tap_major_weights(const Conv2dShape& s, const T* w, bool transpose_flip) {
+std::vector<T> tap_major_weights(const Conv2dShape& s, const T* w, bool transpose_flip,
+                                 bool in_major = false) {
   const int64_t Kg = s.Kg(), Cg = s.Cg(), RS = s.R * s.S;
   const int64_t rows = transpose_flip ? Cg : Kg, cols = transpose_flip ? Kg : Cg;
   std::vector<T> wt(static_cast<size_t>(s.K * Cg * RS));
@@ -358,8 +377,10 @@ std::vector<T> tap_major_weights(const Conv2dShape& s, const T* w, bool transpos
       for (int64_t c = 0; c < Cg; ++c)
         for (int64_t o = 0; o < RS; ++o) {
           const int64_t out = transpose_flip ? c : k, in = transpose_flip ? k : c;
-          const int64_t tap = transpose_flip ? RS - 1 - o : o;
-          wt[((g * RS + o) * rows + out) * cols + in] = w[((g * Kg + k) * Cg + c) * RS + tap];
+          const int64_t tap = transpose_flip ? RS - 1 - o : o, blk = g * RS + o;
+          const int64_t at = in_major ? (blk * cols + in) * rows + out
+                                      : (blk * rows + out) * cols + in;
+          wt[at] = w[((g * Kg + k) * Cg + c) * RS + tap];
         }
   return wt;
 }
@@ -388,8 +409,8 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
   const int64_t Wh = (Wf + s.sw - 1) / s.sw, Wrow = Wh * s.sw, Fs = Hf * Wrow;
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq(), kt = Cg * RS;
   const int64_t a_img = Cg * Fs, HW = s.H * s.W;
-  const int64_t nblk = std::max<int64_t>(
-      1, std::min<int64_t>(n1 - n0, (int64_t(1) << 19) / (a_img * static_cast<int64_t>(sizeof(T)))));
+  const int64_t nblk =
+      images_per_block(n0, n1, a_img * static_cast<int64_t>(sizeof(T)), int64_t(1) << 19);
   T* xf = scratch<T>(2, static_cast<size_t>(nblk * a_img + gemm::kFrameSlack));
   T* yp = scratch<T>(3, static_cast<size_t>(nblk * pq * Kg));
   std::fill(xf, xf + nblk * a_img + gemm::kFrameSlack, T(0));  // padding stays zero
@@ -436,20 +457,6 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
   }
 }
 
-// tap_major_weights' [g][o][out][in] as gemm_frame_rows's B, [g][o][in][out].
-template <typename T>
-std::vector<T> direct_weights(const Conv2dShape& s, const T* w, bool transpose_flip) {
-  const std::vector<T> wt = tap_major_weights(s, w, transpose_flip);
-  const int64_t rows = transpose_flip ? s.Cg() : s.Kg(), cols = transpose_flip ? s.Kg() : s.Cg();
-  const int64_t blocks = s.groups * s.R * s.S;
-  std::vector<T> wp(wt.size());
-  for (int64_t bo = 0; bo < blocks; ++bo)
-    for (int64_t out = 0; out < rows; ++out)
-      for (int64_t in = 0; in < cols; ++in)
-        wp[(bo * cols + in) * rows + out] = wt[(bo * rows + out) * cols + in];
-  return wp;
-}
-
 template <typename T>
 void direct_forward(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y) {
   for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
@@ -480,8 +487,7 @@ void frame_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy, 
   const FrameGeometry f = frame_geometry(s);
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, HW = s.H * s.W, pq = s.pq();
   const int64_t per_image = (Cg + Kg) * f.Fs * static_cast<int64_t>(sizeof(T));
-  const int64_t nimg_max =
-      std::max<int64_t>(1, std::min<int64_t>(n1 - n0, (int64_t(1) << 20) / per_image));
+  const int64_t nimg_max = images_per_block(n0, n1, per_image, int64_t(1) << 20);
   const int64_t ldx = nimg_max * f.Fs + f.tail, ldd = nimg_max * f.Fs;
   T* xf = scratch<T>(2, static_cast<size_t>(Cg * ldx));
   T* dyf = scratch<T>(3, static_cast<size_t>(Kg * ldd));
@@ -523,7 +529,7 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
   const int64_t Cg = s.Cg(), Kg = s.Kg(), R = s.R, S = s.S, pq = s.pq(), HW = s.H * s.W;
   const int64_t Hf = s.H + 2 * s.ph, Wf = s.W + 2 * s.pw, Fs = Hf * Wf, ncol = S * Cg;
   const int64_t img_bytes = (Fs * Cg + pq * Kg) * static_cast<int64_t>(sizeof(T));
-  const int64_t nblk = std::max<int64_t>(1, std::min<int64_t>(n1 - n0, (int64_t(1) << 20) / img_bytes));
+  const int64_t nblk = images_per_block(n0, n1, img_bytes, int64_t(1) << 20);
   const int64_t xt_len = nblk * Fs * Cg + gemm::kGatherSlack + ncol;
   T* acc = scratch<T>(0, static_cast<size_t>(R * Kg * ncol));
   // Few output channels (<= 32 floats with AVX-512): the transposed product, whose rows are
@@ -582,12 +588,8 @@ void gather_backward_weight_range(const Conv2dShape& s, const T* x, const T* dy,
 // fewer than 4 output columns (512->512 at 2x2 128 / - / 147).
 template <typename T>
 bool use_gather_backward_weight(const Conv2dShape& s) {
-  const ConvAlgo a = get_conv_algo();
-  if (s.dh != 1 || s.dw != 1 || s.N == 0) return false;
-  if (a == ConvAlgo::Direct) return true;
-  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
-  const int nt = get_num_threads();
-  if (nt > 1 && s.N < nt) return false;
+  const Gate gate = path_gate(s, s.dh == 1 && s.dw == 1, ConvAlgo::Direct);
+  if (gate != Gate::Decide) return gate == Gate::Forced;
   const int64_t w = gemm::frame_rows_width<T>();
   const bool few_in = s.Cg() >= 2 && s.Kg() <= 2 * w && s.Kg() % w == 0;  // transposed form
   return (s.Cg() >= 4 || few_in) && s.Q >= 4;
@@ -601,12 +603,8 @@ bool use_gather_backward_weight(const Conv2dShape& s) {
 // 32x32 272 / 395 / 224: Winograd's 2.25x fewer multiply-adds win).
 template <typename T>
 bool use_frame_forward(const Conv2dShape& s) {
-  const ConvAlgo a = get_conv_algo();
-  if (s.sh != 1 || s.sw != 1 || s.N == 0) return false;
-  if (a == ConvAlgo::Frame) return true;
-  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
-  const int nt = get_num_threads();
-  if (nt > 1 && s.N < nt) return false;
+  const Gate gate = path_gate(s, s.sh == 1 && s.sw == 1, ConvAlgo::Frame);
+  if (gate != Gate::Decide) return gate == Gate::Forced;
   return s.Cg() <= 32 && s.Kg() <= 64 && s.Q >= 8;
 }
 
@@ -633,12 +631,8 @@ bool use_winograd(const Conv2dShape& s) {
 // - / 266 / 358 / 213 direct 266, 128->128 at 16x16 direct 264, Winograd 311.
 template <typename T>
 bool use_direct_forward(const Conv2dShape& s) {
-  const ConvAlgo a = get_conv_algo();
-  if (s.N == 0) return false;
-  if (a == ConvAlgo::Direct) return true;
-  if (a != ConvAlgo::Auto || s.is_pointwise()) return false;
-  const int nt = get_num_threads();
-  if (nt > 1 && s.N < nt) return false;
+  const Gate gate = path_gate(s, true, ConvAlgo::Direct);
+  if (gate != Gate::Decide) return gate == Gate::Forced;
   if (s.Kg() >= 64 && use_winograd<T>(s)) return false;
   const int64_t w = gemm::frame_rows_width<T>();
   const bool tiles = s.Kg() % (2 * w) == 0 || (s.Kg() % w == 0 && s.Q < 16);
@@ -700,7 +694,7 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   if (use_direct_forward<T>(s))
-    return direct_forward(s, x, direct_weights(s, w, false).data(), b, y);
+    return direct_forward(s, x, tap_major_weights(s, w, false, true).data(), b, y);
   if (use_frame_forward<T>(s))
     return frame_forward(s, x, tap_major_weights(s, w, false).data(), b, y);
   if constexpr (std::is_same_v<T, float>) {
@@ -752,7 +746,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* w, T* dx)
   const Conv2dShape t = transposed_shape(s);
   const bool transposable = s.sh == 1 && s.sw == 1 && t.ph >= 0 && t.pw >= 0;
   if (transposable && use_direct_forward<T>(t)) {
-    return direct_forward(t, dy, direct_weights(s, w, true).data(),
+    return direct_forward(t, dy, tap_major_weights(s, w, true, true).data(),
                           static_cast<const T*>(nullptr), dx);
   }
   if (transposable && use_frame_forward<T>(t)) {

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "ember/cpu.h"
+#include "ember/isa_dispatch.h"
 
 #ifdef EMBER_HAVE_OPENMP
 #include <omp.h>
@@ -86,18 +87,20 @@ void sigmoid_backward_range(int64_t lo, int64_t hi, const T* __restrict g,
   for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * (y[i] * (T(1) - y[i]));
 }
 
+namespace generic {
+void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y) {
+  for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
+}
+}  // namespace generic
+
 template <typename T>
 void tanh_forward(int64_t n, const T* x, T* y) {
   parallel_chunks(n, [=](int64_t lo, int64_t hi) {
     if constexpr (std::is_same_v<T, float>) {
-#ifdef EMBER_HAVE_AVX512_BUILD
-      if (active_isa() == Isa::Avx512) return avx512::tanh_forward_range(lo, hi, x, y);
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-      if (active_isa() >= Isa::Avx2) return avx2::tanh_forward_range(lo, hi, x, y);
-#endif
+      EMBER_ISA_DISPATCH(tanh_forward_range(lo, hi, x, y))
+    } else {
+      for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
     }
-    for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
   });
 }
 template void tanh_forward<float>(int64_t, const float*, float*);

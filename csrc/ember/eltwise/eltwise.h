@@ -19,6 +19,9 @@ void relu_backward(int64_t n, const T* g, const T* y, T* dx);
 // tanh_impl.inc), otherwise std::tanh
 template <typename T>
 void tanh_forward(int64_t n, const T* x, T* y);
+namespace generic {
+void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
+}
 namespace avx2 {
 void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
 }

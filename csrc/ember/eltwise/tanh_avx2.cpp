@@ -21,7 +21,9 @@ struct V {
   static R fmadd(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R abs(R a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static R min(R a, R b) { return _mm256_min_ps(a, b); }
-  static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R round(R a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static R pow2(R n) {  // 2^n for integral n in [0, 29]
     const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));

@@ -8,20 +8,18 @@
 
 namespace ember::eltwise::avx512 {
 namespace {
-struct V {
-  using R = __m512;
-  static constexpr int kLanes = 16;
-  static R loadu(const float* p) { return _mm512_loadu_ps(p); }
-  static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
-  static R set1(float v) { return _mm512_set1_ps(v); }
+#include "ember/simd_avx512.h"
+
+// Zmm<float>'s loads, stores, set1, fmadd and mul, plus what tanh_impl.inc needs besides.
+struct V : Zmm<float> {
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
-  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R div(R a, R b) { return _mm512_div_ps(a, b); }
-  static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R abs(R a) { return _mm512_abs_ps(a); }
   static R min(R a, R b) { return _mm512_min_ps(a, b); }
-  static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static R round(R a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   static R pow2(R n) {  // 2^n for integral n in [0, 29]
     const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "ember/cpu.h"
+#include "ember/isa_dispatch.h"
 
 namespace ember::gemm {
 
@@ -68,15 +69,7 @@ void gemm_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const T* a, c
     scale_c(m, n, T(0), c, ldc);
     return;
   }
-#ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512)
-    return avx512::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2)
-    return avx2::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
-#endif
-  generic::run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc);
+  EMBER_ISA_DISPATCH(run_shifted(m, n, k, nshift, a, b, ldb, offs, c, ldc))
 }
 
 template <typename T>
@@ -88,15 +81,8 @@ void gemm_frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt, 
     for (int64_t i = 0; i < nimg; ++i) scale_c(P * Q, n, T(0), c + i * c_img, ldc);
     return;
   }
-#ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512)
-    return avx512::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2)
-    return avx2::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
-#endif
-  generic::run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc);
+  EMBER_ISA_DISPATCH(
+      run_frame_rows(nimg, P, Q, n, kt, a, a_img, lda, aoff, b, ldb, c, c_img, ldc))
 }
 
 template <typename T>
@@ -107,15 +93,7 @@ void gemm_gather_rows(int64_t m, int64_t n, int64_t kt, const T* a, int64_t lda,
     scale_c(m, n, beta, c, ldc);
     return;
   }
-#ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512)
-    return avx512::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2)
-    return avx2::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
-#endif
-  generic::run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc);
+  EMBER_ISA_DISPATCH(run_gather_rows(m, n, kt, a, lda, b, boff, beta, c, ldc))
 }
 
 template <typename T>
@@ -137,29 +115,14 @@ void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_
     scale_c(m, n, beta, c, ldc);
     return;
   }
-#ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512)
-    return avx512::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2)
-    return avx2::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
-#endif
-  generic::run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc);
+  EMBER_ISA_DISPATCH(run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc))
 }
 
-// Narrowest full tile width (NR) of the three kernels, float / double: AVX-512 16 / 8 (its
-// one-vector tile; the GEMM's is 32 / 16), AVX2 16 / 8, portable 8 / 4.
+// Narrowest full tile width (NR) of the active ISA's kernels: the AVX-512 one-vector tile
+// (16 floats / 8 doubles), AVX2's tile (16 / 8), the portable one (8 / 4).
 template <typename T>
 int64_t frame_rows_width() {
-  const int64_t f64 = sizeof(T) == 8 ? 2 : 1;
-#ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512) return 16 / f64;
-#endif
-#ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2) return 16 / f64;
-#endif
-  return 8 / f64;
+  EMBER_ISA_DISPATCH(narrow_width(T()))
 }
 
 template <typename T>

@@ -128,6 +128,8 @@ void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float*
   void run_gather_cols(int64_t m, int64_t n, int64_t kt, const double* a,                     \
                        const int64_t* aoff, const double* b, int64_t ldb, double beta,        \
                        double* c, int64_t ldc);                                               \
+  int64_t narrow_width(float);                                                               \
+  int64_t narrow_width(double);                                                              \
   }
 
 EMBER_GEMM_DECLARE_ISA(generic)
