@@ -44,13 +44,12 @@ struct KernelF32 : MicroEntries<KernelF32, float> {
     }
 #define EMBER_ROW(I)                                          \
   if constexpr (ROWS > I) {                                   \
-    const __m256 ai = _mm256_broadcast_ss(ap + I);             \
+    const __m256 ai = _mm256_broadcast_ss(a.at(I));             \
     c##I##0 = _mm256_fmadd_ps(ai, b0, c##I##0);               \
     c##I##1 = _mm256_fmadd_ps(ai, b1, c##I##1);               \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const float* ap = a.row();
       const float* bp = b.row();
       const __m256 b0 = _mm256_loadu_ps(bp);
       const __m256 b1 = _mm256_loadu_ps(bp + 8);
@@ -108,13 +107,12 @@ struct KernelF64 : MicroEntries<KernelF64, double> {
     __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define EMBER_ROW(I)                                          \
   if constexpr (ROWS > I) {                                   \
-    const __m256d ai = _mm256_broadcast_sd(ap + I);            \
+    const __m256d ai = _mm256_broadcast_sd(a.at(I));            \
     c##I##0 = _mm256_fmadd_pd(ai, b0, c##I##0);               \
     c##I##1 = _mm256_fmadd_pd(ai, b1, c##I##1);               \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const double* ap = a.row();
       const double* bp = b.row();
       const __m256d b0 = _mm256_loadu_pd(bp);
       const __m256d b1 = _mm256_loadu_pd(bp + 4);

@@ -58,14 +58,13 @@ struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_, NV>, Scalar> {
     }
 #define EMBER_ROW(I)                              \
   if constexpr (ROWS > I) {                       \
-    const R ai = V::set1(ap[I]);                  \
+    const R ai = V::set1(*a.at(I));                  \
     c##I##0 = V::fmadd(ai, b0, c##I##0);          \
     if constexpr (NV > 1)                         \
       c##I##1 = V::fmadd(ai, b1, c##I##1);        \
   }
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
-      const T* ap = a.row();
       const T* bp = b.row();
       const R b0 = V::loadu(bp);
       const R b1 = NV > 1 ? V::loadu(bp + kW) : b0;

@@ -27,10 +27,9 @@ struct RefKernel {
                          int64_t mr) {
     T acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p, a.next(), b.next()) {
-      const T* ap = a.row();
       const T* bp = b.row();
       for (int i = 0; i < MR; ++i) {
-        const T ai = ap[i];
+        const T ai = *a.at(i);
         for (int j = 0; j < NR; ++j) acc[i][j] += ai * bp[j];
       }
     }
@@ -43,9 +42,9 @@ struct RefKernel {
       }
     }
   }
-  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, T alpha,
-                    T beta, int64_t mr) {
-    micro_rows(kc, StridedRows<T>{a, MR}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta, mr);
+  static void micro(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                    int64_t ldc, T alpha, T beta, int64_t mr) {
+    micro_rows(kc, StridedRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta, mr);
   }
   static void micro_offsets(int64_t kc, const T* a, int64_t lda, const T* b,
                             const int64_t* off, T* c, int64_t ldc, T beta, int64_t mr) {
@@ -54,6 +53,10 @@ struct RefKernel {
   static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b,
                           int64_t ldb, T* c, int64_t ldc, T beta, int64_t mr) {
     micro_rows(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, ldb}, c, ldc, T(1), beta, mr);
+  }
+  static void micro_across(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                           int64_t ldc, T alpha, T beta, int64_t mr) {
+    micro_rows(kc, AcrossRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta, mr);
   }
   // The driver's portable packing loops are all this path uses.
   static bool pack_a_fast(const T*, int64_t, int64_t, int64_t, T*) { return false; }

@@ -20,10 +20,10 @@ inline void micro_for_rows(int64_t kc, ARows a, BRows b, typename K::T* c, int64
 // derive from MicroEntries<themselves, T>.
 template <typename K, typename T>
 struct MicroEntries {
-  static void micro(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
-                    T alpha, T beta, int64_t mr) {
-    micro_for_rows<K>(kc, StridedRows<T>{a, K::MR}, StridedRows<T>{b, ldb}, c, ldc, alpha,
-                      beta, mr);
+  static void micro(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                    int64_t ldc, T alpha, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, StridedRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta,
+                      mr);
   }
   static void micro_offsets(int64_t kc, const T* a, int64_t lda, const T* b,
                             const int64_t* off, T* c, int64_t ldc, T beta, int64_t mr) {
@@ -33,6 +33,11 @@ struct MicroEntries {
   static void micro_frame(int64_t kc, const T* a, const int64_t* off, const T* b,
                           int64_t ldb, T* c, int64_t ldc, T beta, int64_t mr) {
     micro_for_rows<K>(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, ldb}, c, ldc, T(1), beta,
+                      mr);
+  }
+  static void micro_across(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                           int64_t ldc, T alpha, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, AcrossRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta,
                       mr);
   }
 };

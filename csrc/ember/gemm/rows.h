@@ -1,9 +1,13 @@
-// Row cursors for the B operand of the GEMM micro-kernels. A micro-kernel walks kc rows of
-// B (NR values each, read from row()); the cursor says where the next row is:
-//   StridedRows: consecutive rows `ld` apart (a packed micro-panel, or B read in place);
-//   OffsetRows:  row p at base + off[p] (gemm_shifted: one row per kernel tap and input
-//                channel, read in place from zero-padded frames, so the whole sum over taps
-//                stays in the accumulators and C is written once).
+// Step cursors for the operands of the GEMM micro-kernels. A micro-kernel walks kc steps;
+// at each it reads NR values of B from row() and MR values of A, value i from at(i); the
+// cursor says where step p's values are:
+//   StridedRows: step p's values contiguous, steps `ld` apart (a packed micro-panel, or an
+//                operand read in place along its contiguous dimension);
+//   OffsetRows:  step p's values contiguous at base + off[p] (gemm_shifted: one row per
+//                kernel tap and input channel, read in place from zero-padded frames, so the
+//                whole sum over taps stays in the accumulators and C is written once);
+//   AcrossRows:  value i of step p at p0 + i * ld + p: the A operand read in place from a
+//                row-major matrix (rows ld apart), no packed copy.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +19,7 @@ struct StridedRows {
   const T* p;
   int64_t ld;
   const T* row() const { return p; }
+  const T* at(int64_t i) const { return p + i; }
   void next() { p += ld; }
 };
 
@@ -23,7 +28,16 @@ struct OffsetRows {
   const T* base;
   const int64_t* off;
   const T* row() const { return base + *off; }
+  const T* at(int64_t i) const { return base + *off + i; }
   void next() { ++off; }
+};
+
+template <typename T>
+struct AcrossRows {
+  const T* p;
+  int64_t ld;
+  const T* at(int64_t i) const { return p + i * ld; }
+  void next() { ++p; }
 };
 
 }  // namespace ember::gemm
