@@ -19,6 +19,7 @@ constexpr std::pair<conv::ConvAlgo, const char*> kConvAlgoNames[] = {
     {conv::ConvAlgo::Winograd, "winograd"},
     {conv::ConvAlgo::Frame, "frame"},
     {conv::ConvAlgo::Direct, "direct"},
+    {conv::ConvAlgo::Pixel, "pixel"},
 };
 }  // namespace
 
@@ -182,17 +183,18 @@ void register_conv(py::module_& m) {
           if (name == algo_name) return conv::set_conv_algo(algo);
         }
         throw py::value_error(
-            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd', 'frame' or "
-            "'direct', "
-            "got '" + name + "'");
+            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd', 'frame', "
+            "'direct' or 'pixel', got '" + name + "'");
       },
       py::arg("name"),
       "'auto': per layer the measured-fastest of the direct pixel-major path (forward and "
       "stride-1 backward-input where the output channels fill whole register tiles; "
       "backward-weight over pixel-major frames), the frame path (stride-1 layers with few "
       "channels), Winograd F(2x2,3x3) (float32 3x3 stride-1, 16..128 channels per group, "
-      ">= 12 output columns) and im2col + GEMM (docs/ARCHITECTURE.md has the rules); "
-      "'im2col', 'winograd', 'frame' or 'direct' force that path wherever its geometry "
+      ">= 12 output columns), the per-pixel path (images of <= 16 pixels with >= 64 "
+      "channels: one product per pixel over the batch, padding taps skipped) and im2col + "
+      "GEMM (docs/ARCHITECTURE.md has the rules); "
+      "'im2col', 'winograd', 'frame', 'direct' or 'pixel' force that path wherever its geometry "
       "allows, else im2col. Process-wide; the forcing names are for tests and benchmarks.");
   m.def(
       "get_conv_algo",

@@ -43,7 +43,7 @@ struct Conv2dShape {
 // measured fastest (the rules and their numbers are in conv2d.cpp); Im2col, Winograd, Frame
 // and Direct force those paths wherever their geometry allows (tests cover each path with
 // them). Process-wide; EMBER_CONV_ALGO=im2col|winograd|frame|direct sets it at start-up.
-enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3, Direct = 4 };
+enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3, Direct = 4, Pixel = 5 };
 void set_conv_algo(ConvAlgo algo);
 ConvAlgo get_conv_algo();
 

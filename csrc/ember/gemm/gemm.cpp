@@ -115,7 +115,18 @@ void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_
     scale_c(m, n, beta, c, ldc);
     return;
   }
-  EMBER_ISA_DISPATCH(run_gather_cols(m, n, kt, a, aoff, b, ldb, beta, c, ldc))
+  EMBER_ISA_DISPATCH(run_gather_cols(m, n, kt, a, aoff, b, ldb, nullptr, beta, c, ldc))
+}
+
+template <typename T>
+void gemm_gather_both(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
+                      const T* b, const int64_t* boff, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (kt <= 0) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  EMBER_ISA_DISPATCH(run_gather_cols(m, n, kt, a, aoff, b, 0, boff, beta, c, ldc))
 }
 
 // Narrowest full tile width (NR) of the active ISA's kernels: the AVX-512 one-vector tile
@@ -200,7 +211,9 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   template void gemm_gather_rows<T>(int64_t, int64_t, int64_t, const T*, int64_t, const T*,  \
                                     const int64_t*, T, T*, int64_t);                          \
   template void gemm_gather_cols<T>(int64_t, int64_t, int64_t, const T*, const int64_t*,     \
-                                    const T*, int64_t, T, T*, int64_t);
+                                    const T*, int64_t, T, T*, int64_t);                       \
+  template void gemm_gather_both<T>(int64_t, int64_t, int64_t, const T*, const int64_t*,     \
+                                    const T*, const int64_t*, T, T*, int64_t);
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

@@ -85,6 +85,15 @@ template <typename T>
 void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
                       const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
+// Both operands gathered, on the calling thread only: C (m x n, ldc) := A @ B + beta * C
+// with column p of A the m values at a + aoff[p] and row p of B the n values at
+// b + boff[p], both read in place (readable for kGatherSlack values past m and n). The
+// per-pixel convolution (conv/conv2d.cpp) is this: one product per output pixel over the
+// images of a batch, summing only the kernel taps that land inside the image.
+template <typename T>
+void gemm_gather_both(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
+                      const T* b, const int64_t* boff, T beta, T* c, int64_t ldc);
+
 // dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols (8x8 register transposes for
 // float with AVX2; plain loops otherwise).
 template <typename T>
@@ -124,10 +133,11 @@ void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float*
                        const double* b, const int64_t* boff, double beta, double* c,          \
                        int64_t ldc);                                                          \
   void run_gather_cols(int64_t m, int64_t n, int64_t kt, const float* a, const int64_t* aoff, \
-                       const float* b, int64_t ldb, float beta, float* c, int64_t ldc);       \
+                       const float* b, int64_t ldb, const int64_t* boff, float beta,          \
+                       float* c, int64_t ldc);                                                \
   void run_gather_cols(int64_t m, int64_t n, int64_t kt, const double* a,                     \
-                       const int64_t* aoff, const double* b, int64_t ldb, double beta,        \
-                       double* c, int64_t ldc);                                               \
+                       const int64_t* aoff, const double* b, int64_t ldb,                     \
+                       const int64_t* boff, double beta, double* c, int64_t ldc);             \
   int64_t narrow_width(float);                                                               \
   int64_t narrow_width(double);                                                              \
   }

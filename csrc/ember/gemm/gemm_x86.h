@@ -35,6 +35,11 @@ struct MicroEntries {
     micro_for_rows<K>(kc, OffsetRows<T>{a, off}, StridedRows<T>{b, ldb}, c, ldc, T(1), beta,
                       mr);
   }
+  static void micro_gather(int64_t kc, const T* a, const int64_t* aoff, const T* b,
+                           const int64_t* boff, T* c, int64_t ldc, T beta, int64_t mr) {
+    micro_for_rows<K>(kc, OffsetRows<T>{a, aoff}, OffsetRows<T>{b, boff}, c, ldc, T(1), beta,
+                      mr);
+  }
   static void micro_across(int64_t kc, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                            int64_t ldc, T alpha, T beta, int64_t mr) {
     micro_for_rows<K>(kc, AcrossRows<T>{a, lda}, StridedRows<T>{b, ldb}, c, ldc, alpha, beta,
