@@ -15,7 +15,7 @@ namespace ember::eltwise {
 namespace {
 
 // Below this many elements one thread is faster than waking a second one.
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kParallelMin = 1 << 16;
 
 template <typename F>
 void parallel_chunks(int64_t n, F&& body) {
