@@ -829,19 +829,20 @@ void pixel_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw,
   }
 }
 
-// The per-pixel path where it measured faster than every other path (2 threads, a batch of
-// 64, nominal GFLOPS per direction forward / backward-input / backward-weight, per-pixel vs
-// the best other): 512->512 3x3 at 2x2 268 / 305 / 363 vs 200 / 166 / 139 (im2col), at 4x4
-// 309 / 315 / 340 vs 240 / 212 / 208, 256->512 at 4x4 303 / 271 / 325 vs 241 / 220 / 212,
-// 256->256 at 8x8 249 / 249 / 283 vs 233 / 222 / 262 (gathered backward-weight); but not
-// 128->256 at 8x8 (207 / 196 / 264 vs direct 259, im2col 214, gathered 276) nor 64->128 at
-// 16x16 (153 / 126 / 181 vs 302 / 258 / 286). A batch of at least 16 images fills the tiles.
+// The per-pixel path where it measured faster than the other paths (2 threads, a batch of
+// 64, nominal GFLOPS forward / backward-input / backward-weight, per-pixel vs the best
+// other): 512->512 3x3 at 2x2 287 / 316 / 363 vs 200 / 166 / 139 (im2col), at 4x4 328 / 334
+// / 340 vs 240 / 212 / 208, 256->512 at 4x4 336 / 313 / 325 vs 241 / 220 / 212, 256->256 at
+// 8x8 277 / 275 / 283 vs 233 / 222 / 262 (gathered backward-weight), 128->256 at 8x8 262 /
+// 240 / 264 vs 259 (direct) / 213 / 276 (gathered); not 64->128 at 16x16 (153 / 126 / 181
+// vs 302 / 258 / 286) nor ResNet's 64->64 at 8x8 (132 / 126 / 197 vs 287 / 288 / 276). A
+// batch of at least 16 images fills the tiles.
 template <typename T>
 bool use_pixel(const Conv2dShape& s) {
   const Gate gate = path_gate(s, s.groups == 1, ConvAlgo::Pixel);
   if (gate != Gate::Decide) return gate == Gate::Forced;
   const int64_t channels = std::min(s.C, s.K), pixels = std::max(s.pq(), s.H * s.W);
-  return s.N >= 16 && ((pixels <= 16 && channels >= 64) || (pixels <= 64 && channels >= 256));
+  return s.N >= 16 && ((pixels <= 16 && channels >= 64) || (pixels <= 64 && channels >= 128));
 }
 
 std::atomic<int>& algo_slot() {
