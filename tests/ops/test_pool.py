@@ -87,6 +87,58 @@ def test_avg_pool2d_2x2_fast_path(shape, threads, dtype):
         ember.set_num_threads(before)
 
 
+def max_2x2_reference(x):
+    """Max and flat argmax of whole 2x2 windows at stride 2, scanning each window row by row
+    with a strict > (the first of tied values wins) and NaN always taken (the last NaN
+    wins): PyTorch's CPU rule."""
+    n, c, h, w = x.shape
+    y = np.empty((n, c, h // 2, w // 2), x.dtype)
+    idx = np.empty(y.shape, np.int64)
+    for i, j, p, q in np.ndindex(*y.shape):
+        best, arg = None, -1
+        for r in (2 * p, 2 * p + 1):
+            for s in (2 * q, 2 * q + 1):
+                v = x[i, j, r, s]
+                if best is None or v > best or np.isnan(v):
+                    best, arg = v, r * w + s
+        y[i, j, p, q], idx[i, j, p, q] = best, arg
+    return y, idx
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (3, 2, 7, 9), (1, 2, 2, 2), (2, 64, 4, 4)],
+                         ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool2d_2x2_fast_path_ties_and_nan(shape, threads, dtype):
+    """2x2 / stride 2 / no padding (the one-pass path): values from {0, 1, 2} (many ties)
+    with NaNs, even and odd sizes (the last row / column in no window); values, indices and
+    the routed gradient against the sequential reference, and PyTorch's indices."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(sum(shape))
+        x = rng.integers(0, 3, shape).astype(dtype)
+        x[rng.random(shape) < 0.05] = np.nan
+        xt = ember.tensor(x, requires_grad=True)
+        y, idx = F.max_pool2d(xt, 2, 2, return_indices=True)
+        want_y, want_idx = max_2x2_reference(x)
+        np.testing.assert_array_equal(idx.numpy(), want_idx)
+        np.testing.assert_array_equal(y.numpy(), want_y)  # NaNs compare equal here
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(g)
+        want_dx = np.zeros(x.shape)
+        n, c, h, w = x.shape
+        flat = want_dx.reshape(n, c, h * w)
+        for i, j, p, q in np.ndindex(*y.shape):
+            flat[i, j, want_idx[i, j, p, q]] += g[i, j, p, q]
+        np.testing.assert_allclose(xt.grad.numpy(), want_dx, rtol=1e-6)
+        torch = pytest.importorskip("torch")
+        _, ti = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, 2, return_indices=True)
+        np.testing.assert_array_equal(idx.numpy(), ti.numpy())
+    finally:
+        ember.set_num_threads(before)
+
+
 @pytest.mark.parametrize("out", [(1, 1), (2, 3), (5, 4), (3, 7)])
 def test_adaptive_pools_reference_and_gradcheck(out):
     x = _distinct((2, 2, 5, 7), seed=3)
