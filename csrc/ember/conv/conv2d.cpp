@@ -682,7 +682,8 @@ int64_t padded_row(int64_t len) {
 // Products of the forward and backward-input, tap by tap: for each (src, u, t) of `pairs`
 // (sorted by tap), C_u (m x n) += A_src (m x kr) @ B_t (kr x n), where A_src[i][j] is at
 // a + (src * kr + j) * lda + i (the images of one value side by side), B_t[j][l] at
-// b + (j * RS + t) * ldb + l (the filters, rows per (channel, tap)) and C_u[i][l] at
+// b + (t * kr + j) * ldb + l (forward = false: the filters tap by tap) or
+// b + (j * RS + t) * ldb + l (forward) and C_u[i][l] at
 // c + (i * units + u) * n + l (pixel-major). Each is one strided GEMM on one thread; the
 // threads split the n columns (so every thread reads A whole and writes its own columns).
 // Tap-major order keeps B_t (the slice of one tap) in L2 across all the pixels that use it
@@ -696,6 +697,7 @@ void tap_products(const std::vector<PixelPair>& pairs, bool forward, int64_t uni
   const int64_t w = 2 * gemm::frame_rows_width<T>();
   const int64_t parts = std::min<int64_t>(nt, ceil_div(n, w));
   const int64_t chunk = ceil_div(ceil_div(n, parts), w) * w;
+  const int64_t t_step = forward ? ldb : kr * ldb, j_step = forward ? RS * ldb : ldb;
 #pragma omp parallel for num_threads(nt) if (parts > 1) schedule(static, 1)
   for (int64_t part = 0; part < parts; ++part) {
     const int64_t j0 = part * chunk, nj = std::min(chunk, n - j0);
@@ -706,7 +708,7 @@ void tap_products(const std::vector<PixelPair>& pairs, bool forward, int64_t uni
       const T beta = touched[static_cast<size_t>(u)] ? T(1) : T(0);
       touched[static_cast<size_t>(u)] = 1;
       gemm::gemm_strided_threads<T>(m, nj, kr, T(1), a + src * kr * lda, 1, lda,
-                                    b + pr.t * ldb + j0, RS * ldb, 1, beta,
+                                    b + pr.t * t_step + j0, j_step, 1, beta,
                                     c + u * n + j0, units * n, 1);
     }
     for (int64_t u = 0; u < units; ++u) {
@@ -716,9 +718,13 @@ void tap_products(const std::vector<PixelPair>& pairs, bool forward, int64_t uni
   }
 }
 
-// Filters as rows of `ld` values, one row per (channel, tap): by_out, row (k * RS + t) holds
-// w[k, :, t] (C values); otherwise row (c * RS + t) holds w[:, c, t] (K values). Each is
-// one transpose of w's own order.
+// Filters as rows of `ld` values. by_out (the backward-input's W_t^T), tap by tap: row
+// (t * K + k) holds w[k, :, t] (C values), one transpose per k; a product's consecutive
+// steps then read neighbouring rows (rows RS apart, 19 KiB for 512 channels, spread a block
+// of 256 steps over ~150 pages: the 4x4 512-channel backward-input ran 334 -> 355 GFLOPS
+// tap by tap). Otherwise (the forward's W_t) row (c * RS + t) holds w[:, c, t] (K values),
+// w transposed whole: regrouping those rows by tap cost the forward more than it saved
+// (4x4 328 -> 280 GFLOPS).
 template <typename T>
 T* pixel_weights(const Conv2dShape& s, const T* w, bool by_out, int64_t ld, int slot) {
   const int64_t RS = s.R * s.S, C = s.C, K = s.K, rows = by_out ? K * RS : C * RS;
@@ -726,7 +732,7 @@ T* pixel_weights(const Conv2dShape& s, const T* w, bool by_out, int64_t ld, int 
   std::fill(wt + rows * ld, wt + rows * ld + gemm::kGatherSlack, T(0));
   if (by_out) {
     for (int64_t k = 0; k < K; ++k)
-      gemm::transpose<T>(C, RS, w + k * C * RS, RS, wt + k * RS * ld, ld);
+      gemm::transpose<T>(C, RS, w + k * C * RS, RS, wt + k * ld, K * ld);
   } else {
     gemm::transpose<T>(K, C * RS, w, C * RS, wt, ld);
   }
