@@ -88,8 +88,9 @@ void gemm_gather_cols(int64_t m, int64_t n, int64_t kt, const T* a, const int64_
 // Both operands gathered, on the calling thread only: C (m x n, ldc) := A @ B + beta * C
 // with column p of A the m values at a + aoff[p] and row p of B the n values at
 // b + boff[p], both read in place (readable for kGatherSlack values past m and n). The
-// per-pixel convolution (conv/conv2d.cpp) is this: one product per output pixel over the
-// images of a batch, summing only the kernel taps that land inside the image.
+// per-pixel convolution's backward-weight (conv/conv2d.cpp) is this: one product per kernel
+// tap, over the (output pixel, input pixel) pairs of that tap inside the image and the
+// images of the batch.
 template <typename T>
 void gemm_gather_both(int64_t m, int64_t n, int64_t kt, const T* a, const int64_t* aoff,
                       const T* b, const int64_t* boff, T beta, T* c, int64_t ldc);
