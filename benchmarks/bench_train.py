@@ -97,20 +97,33 @@ def torch_fns(name: str, ember_model: Any = None, channels_last: bool = False) -
 
 
 def fused_infer(name: str, model: Any) -> Optional[Callable[[], None]]:
-    """Inference of ``model`` with batch norm folded into the convolutions
-    (ember.utils.fuse_conv_bn), the way to deploy a trained ember CNN."""
+    """Inference of ``model`` the way to deploy a trained ember model:
+    ember.utils.optimize_for_inference (batch norm folded into the convolutions, ReLUs and
+    residual adds done inside them, the forward replayed as a list of kernel calls). Builds
+    before it had only fuse_conv_bn (timed for the convolutional models)."""
     import ember
 
-    try:
-        from ember.utils import fuse_conv_bn
-    except ImportError:  # an ember before fuse_conv_bn (timing an older build)
-        return None
     x = ember.tensor(_batch(name)[0])
-    fused = fuse_conv_bn(model, x)
+    try:
+        from ember.utils import optimize_for_inference
+    except ImportError:  # an older build
+        try:
+            from ember.utils import fuse_conv_bn
+        except ImportError:
+            return None
+        if name not in CONV_MODELS:
+            return None
+        fused = fuse_conv_bn(model, x)
+
+        def infer_fused() -> None:
+            with ember.no_grad():
+                fused(x)
+
+        return infer_fused
+    optimized = optimize_for_inference(model, x)
 
     def infer() -> None:
-        with ember.no_grad():
-            fused(x)
+        optimized(x)
 
     return infer
 
@@ -139,7 +152,7 @@ def run_child(threads: int, quick: bool, names: List[str]) -> Dict[str, Any]:
         train = _timing.interleaved({k: v["train"] for k, v in fns.items()}, reps=reps,
                                     min_sample_s=0.05, max_total_s=20 if quick else 90)
         infer_fns = {k: v["infer"] for k, v in fns.items()}
-        fused = fused_infer(name, em["model"]) if name in CONV_MODELS else None
+        fused = fused_infer(name, em["model"])
         if fused is not None:
             infer_fns["ember-fused"] = fused
         infer = _timing.interleaved(infer_fns, reps=reps, min_sample_s=0.05,
@@ -232,7 +245,8 @@ def render(results: List[Dict[str, Any]]) -> str:
                           mem.get("ember", {}).get("step_mb"),
                           mem.get("torch", {}).get("step_mb")])
         out.append(f"images/s (higher is better); 'x torch' = ember's speed / torch's (for "
-                   f"inference ember's faster of plain and 'fused' = fuse_conv_bn); FMA peak "
+                   f"inference ember's faster of plain and 'fused' = optimize_for_inference, "
+                   f"torch eager in inference_mode); FMA peak "
                    f"measured in this run: {peak:.0f} GFLOPS on {res['threads']} thread(s); "
                    f"GFLOPS = ember's effective training GFLOPS")
         out.append(_timing.format_table(headers, lines))

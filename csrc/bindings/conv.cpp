@@ -63,7 +63,8 @@ conv::Conv2dShape make_shape(const char* op, int64_t N, int64_t C, int64_t H, in
 }
 
 py::array conv2d_forward_py(const py::array& x, const py::array& w, const py::object& b,
-                            Pair stride, Pair padding, Pair dilation, int64_t groups) {
+                            Pair stride, Pair padding, Pair dilation, int64_t groups,
+                            const py::object& residual, bool relu) {
   const char* op = "conv2d";
   check_float(op, "input", x);
   check_like(op, "input", x, "input", x, 4);
@@ -76,22 +77,27 @@ py::array conv2d_forward_py(const py::array& x, const py::array& w, const py::ob
   }
   auto s = make_shape(op, x.shape(0), x.shape(1), x.shape(2), x.shape(3), K, w.shape(1),
                       w.shape(2), w.shape(3), stride, padding, dilation, groups);
-  py::array y(x.dtype(), std::vector<py::ssize_t>{s.N, s.K, s.P, s.Q});
-  if (has_dtype<float>(x)) {
-    auto xp = static_cast<const float*>(x.data());
-    auto wp = static_cast<const float*>(w.data());
-    auto bp = ptr_or_null<float>(b);
-    auto yp = static_cast<float*>(y.mutable_data());
-    py::gil_scoped_release nogil;
-    conv::conv2d_forward<float>(s, xp, wp, bp, yp);
-  } else {
-    auto xp = static_cast<const double*>(x.data());
-    auto wp = static_cast<const double*>(w.data());
-    auto bp = ptr_or_null<double>(b);
-    auto yp = static_cast<double*>(y.mutable_data());
-    py::gil_scoped_release nogil;
-    conv::conv2d_forward<double>(s, xp, wp, bp, yp);
+  py::array res;  // the residual added before the ReLU: exactly the output's shape
+  if (!residual.is_none()) {
+    if (!py::isinstance<py::array>(residual))
+      throw py::type_error(std::string(op) + ": argument 'residual' must be a NumPy array or None");
+    res = residual.cast<py::array>();
+    check_like(op, "residual", res, "input", x, 4);
+    check_shape(op, "residual", res, {s.N, s.K, s.P, s.Q});
   }
+  py::array y(x.dtype(), std::vector<py::ssize_t>{s.N, s.K, s.P, s.Q});
+  dispatch_float(x, [&](auto tag) {
+    using T = decltype(tag);
+    conv::Epilogue<T> epi;
+    epi.residual = residual.is_none() ? nullptr : static_cast<const T*>(res.data());
+    epi.relu = relu;
+    auto xp = static_cast<const T*>(x.data());
+    auto wp = static_cast<const T*>(w.data());
+    auto bp = ptr_or_null<T>(b);
+    auto yp = static_cast<T*>(y.mutable_data());
+    py::gil_scoped_release nogil;
+    conv::conv2d_forward<T>(s, xp, wp, bp, yp, epi);
+  });
   return y;
 }
 
@@ -166,8 +172,10 @@ py::tuple conv2d_backward_weight_py(const py::array& x, const py::array& dy, Pai
 void register_conv(py::module_& m) {
   m.def("conv2d_forward", &conv2d_forward_py, py::arg("input"), py::arg("weight"),
         py::arg("bias"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-        py::arg("groups"),
-        "2-D convolution (zero padding), NCHW input, OIHW weight, C-contiguous arrays.");
+        py::arg("groups"), py::arg("residual") = py::none(), py::arg("relu") = false,
+        "2-D convolution (zero padding), NCHW input, OIHW weight, C-contiguous arrays; "
+        "optionally fused with `+ residual` (an array of the output's shape) and a ReLU, "
+        "applied in that order.");
   m.def("conv2d_backward_input", &conv2d_backward_input_py, py::arg("grad_output"),
         py::arg("weight"), py::arg("input_size"), py::arg("stride"), py::arg("padding"),
         py::arg("dilation"), py::arg("groups"),

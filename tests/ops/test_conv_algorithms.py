@@ -344,3 +344,63 @@ def test_pixel_path_matches_reference(cfg, threads, dtype, algo):
     np.testing.assert_allclose(dw, want_dw, rtol=tol, atol=tol * np.abs(want_dw).max(),
                                err_msg=f"pixel backward-weight {cfg} threads={threads}")
     np.testing.assert_allclose(db, dy64.sum(axis=(0, 2, 3)), rtol=tol, atol=tol * 100)
+
+
+# (N, C, H, W, K, kernel, stride, padding): layers that each forced path takes (ResNet's
+# 3x3 and strided 1x1 layers, VGG's small images, odd sizes, im2col blocks spanning images).
+FUSED = [
+    (4, 16, 12, 12, 16, 3, 1, 1),
+    (3, 16, 11, 9, 32, 3, 2, 1),
+    (3, 16, 10, 10, 32, 1, 2, 0),
+    (20, 64, 4, 4, 64, 3, 1, 1),
+    (3, 5, 7, 9, 6, 3, 1, 2),
+    (64, 6, 12, 12, 16, 5, 1, 0),
+]
+
+
+@pytest.mark.parametrize("cfg", FUSED, ids=str)
+@pytest.mark.parametrize("name", ["im2col", "winograd", "frame", "direct", "pixel"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_forward_with_residual_and_relu(cfg, name, dtype, threads, algo):
+    """conv2d_forward(..., residual, relu) = relu(conv(x) + bias + residual) on every path
+    (each applies it to the part of y it has just written), NaN kept by the ReLU."""
+    n, c, h, w_, k, r, stride, p = cfg
+    ember.set_num_threads(threads)
+    algo(name)
+    rng = np.random.default_rng(n * c + k + r)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = (rng.standard_normal((k, c, r, r)) / np.sqrt(r * r * c)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    args = ((stride, stride), (p, p), (1, 1), 1)
+    conv = reference(x, w, b, (stride, stride), (p, p), 1)
+    res = rng.standard_normal(conv.shape).astype(dtype)
+    res[0, 0, 0, 0] = np.nan
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for residual in (None, res):
+        for relu in (False, True):
+            want = conv + (0 if residual is None else residual.astype(np.float64))
+            if relu:
+                want = np.where(want < 0, 0, want)  # NaN stays NaN
+            got = _C.conv2d_forward(x, w, b, *args, residual=residual, relu=relu)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.nanmax(np.abs(want)),
+                                       err_msg=f"{name} {cfg} residual={residual is not None} "
+                                               f"relu={relu}")
+            if relu:
+                assert (got[~np.isnan(got)] >= 0).all()
+
+
+def test_forward_residual_errors():
+    x = np.zeros((2, 3, 5, 5), np.float32)
+    w = np.zeros((4, 3, 3, 3), np.float32)
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"conv2d: argument 'residual' must have shape "
+                                         r"\(2, 4, 5, 5\), got \(2, 4, 5, 4\)"):
+        _C.conv2d_forward(x, w, None, *args, residual=np.zeros((2, 4, 5, 4), np.float32))
+    with pytest.raises(TypeError, match="residual"):
+        _C.conv2d_forward(x, w, None, *args, residual=np.zeros((2, 4, 5, 5)))
+    with pytest.raises(ValueError, match="residual.*contiguous"):
+        _C.conv2d_forward(x, w, None, *args,
+                          residual=np.zeros((2, 4, 5, 10), np.float32)[..., ::2])
+    with pytest.raises(TypeError, match="'residual' must be a NumPy array"):
+        _C.conv2d_forward(x, w, None, *args, residual=[0.0])

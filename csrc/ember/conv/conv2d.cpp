@@ -229,6 +229,17 @@ void for_each_range(int64_t N, F&& body) {
   }
 }
 
+// Runs body(i0, i1) over [0, n) split into one contiguous part per thread (at most n
+// parts): for the memory-bound copies and transposes around the per-pixel products.
+template <typename F>
+void split_across_threads(int64_t n, F&& body) {
+  const int nt = static_cast<int>(std::min<int64_t>(get_num_threads(), n));
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
+#endif
+  for (int t = 0; t < nt; ++t) body(n * t / nt, n * (t + 1) / nt);
+}
+
 // A block [t0, t1) lies inside one image when its first and last columns share n; then its
 // rows of y / dy are a plain strided matrix (row stride P*Q) and need no gather or scatter.
 inline bool one_image(int64_t pq, int64_t t0, int64_t t1) { return t0 / pq == (t1 - 1) / pq; }
@@ -338,7 +349,7 @@ inline std::vector<int64_t> tap_offsets(const Conv2dShape& s, const FrameGeometr
 // weights as [g][o][k][c].
 template <typename T>
 void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y,
-                         int64_t n0, int64_t n1) {
+                         int64_t n0, int64_t n1, const Epilogue<T>& epi) {
   FrameGeometry f = frame_geometry(s);
   f.tail = round_up(f.tail + gemm::kShiftedSlack, frame::kAlign);
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq();
@@ -357,6 +368,7 @@ void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T*
         const T* src = yf + k * len;
         for (int64_t p = 0; p < s.P; ++p)
           for (int64_t q = 0; q < s.Q; ++q) yk[p * s.Q + q] = src[p * f.Wf + q] + bias;
+        if (epi.active()) epi.apply(y, (n * s.K + g * Kg + k) * pq, pq);
       }
     }
   }
@@ -386,9 +398,10 @@ std::vector<T> tap_major_weights(const Conv2dShape& s, const T* w, bool transpos
 }
 
 template <typename T>
-void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y) {
+void frame_forward(const Conv2dShape& s, const T* x, const T* wt, const T* b, T* y,
+                   const Epilogue<T>& epi = Epilogue<T>{}) {
   for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
-    frame_forward_range(s, x, wt, b, y, n0, n1);
+    frame_forward_range(s, x, wt, b, y, n0, n1, epi);
   });
 }
 
@@ -427,7 +440,7 @@ inline std::vector<RowGroup> row_groups(const Conv2dShape& s, int64_t per_row) {
 
 template <typename T>
 void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y,
-                          int64_t n0, int64_t n1) {
+                          int64_t n0, int64_t n1, const Epilogue<T>& epi) {
   const int64_t Hf = s.H + 2 * s.ph, Wf = s.W + 2 * s.pw;
   const int64_t Wh = (Wf + s.sw - 1) / s.sw, Wrow = Wh * s.sw, Fs = Hf * Wrow;
   const int64_t Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S, pq = s.pq(), kt = Cg * RS;
@@ -475,20 +488,23 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
       for (int64_t i = 0; i < nimg; ++i) {  // pixel-major -> NCHW (8x8 register transposes)
         T* yi = y + ((na + i) * s.K + g * Kg) * pq;
         gemm::transpose<T>(pq, Kg, yp + i * pq * Kg, Kg, yi, pq);
-        if (b == nullptr) continue;
-        for (int64_t k = 0; k < Kg; ++k) {
-          const T bias = b[g * Kg + k];
-          for (int64_t j = 0; j < pq; ++j) yi[k * pq + j] += bias;
+        if (b != nullptr) {
+          for (int64_t k = 0; k < Kg; ++k) {
+            const T bias = b[g * Kg + k];
+            for (int64_t j = 0; j < pq; ++j) yi[k * pq + j] += bias;
+          }
         }
+        if (epi.active()) epi.apply(y, ((na + i) * s.K + g * Kg) * pq, Kg * pq);
       }
     }
   }
 }
 
 template <typename T>
-void direct_forward(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y) {
+void direct_forward(const Conv2dShape& s, const T* x, const T* wp, const T* b, T* y,
+                    const Epilogue<T>& epi = Epilogue<T>{}) {
   for_each_range(s.N, [&](int64_t n0, int64_t n1, int, int) {
-    direct_forward_range(s, x, wp, b, y, n0, n1);
+    direct_forward_range(s, x, wp, b, y, n0, n1, epi);
   });
 }
 
@@ -759,10 +775,14 @@ T* pixel_weights(const Conv2dShape& s, const T* w, bool by_out, int64_t ld) {
   const int64_t RS = s.R * s.S, C = s.C, K = s.K, rows = by_out ? K * RS : C * RS;
   T* wt = scratch<T>(1, static_cast<size_t>(rows * ld));
   if (by_out) {
-    for (int64_t k = 0; k < K; ++k)
-      gemm::transpose<T>(C, RS, w + k * C * RS, RS, wt + k * ld, K * ld);
-  } else {
-    gemm::transpose<T>(K, C * RS, w, C * RS, wt, ld);
+    split_across_threads(K, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k)
+        gemm::transpose<T>(C, RS, w + k * C * RS, RS, wt + k * ld, K * ld);
+    });
+  } else {  // each thread writes whole rows of wt
+    split_across_threads(C * RS, [&](int64_t r0, int64_t r1) {
+      gemm::transpose<T>(K, r1 - r0, w + r0, C * RS, wt + r0 * ld, ld);
+    });
   }
   return wt;
 }
@@ -782,25 +802,31 @@ inline std::vector<PixelPair> pairs_by_tap(const Conv2dShape& s) {
 // The products land pixel-major and are transposed into NCHW (plus the bias, if given).
 template <typename T>
 void pixel_pass(const Conv2dShape& s, bool forward, const T* src, const T* w, const T* b,
-                T* dst) {
+                T* dst, const Epilogue<T>& epi = Epilogue<T>{}) {
   const int64_t N = s.N, RS = s.R * s.S;
   const int64_t in_ch = forward ? s.C : s.K, out_ch = forward ? s.K : s.C;
   const int64_t in_px = forward ? s.H * s.W : s.pq(), out_px = forward ? s.pq() : s.H * s.W;
   const int64_t ldo = padded_row<T>(out_ch), ldn = padded_row<T>(N);
   T* st = scratch<T>(0, static_cast<size_t>(in_px * in_ch * ldn));
-  for (int64_t c = 0; c < in_ch; ++c)
-    gemm::transpose<T>(N, in_px, src + c * in_px, in_ch * in_px, st + c * ldn, in_ch * ldn);
+  split_across_threads(in_ch, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      gemm::transpose<T>(N, in_px, src + c * in_px, in_ch * in_px, st + c * ldn, in_ch * ldn);
+  });
   const T* wt = pixel_weights(s, w, !forward, ldo);
   T* op = scratch<T>(2, static_cast<size_t>(N * out_px * out_ch));
   tap_products<T>(pairs_by_tap(s), forward, out_px, N, out_ch, in_ch, RS, st, ldn, wt, ldo,
                   op);
-  for (int64_t n = 0; n < N; ++n) {
-    T* dn = dst + n * out_ch * out_px;
-    gemm::transpose<T>(out_px, out_ch, op + n * out_px * out_ch, out_ch, dn, out_px);
-    if (b == nullptr) continue;
-    for (int64_t k = 0; k < out_ch; ++k)
-      for (int64_t j = 0; j < out_px; ++j) dn[k * out_px + j] += b[k];
-  }
+  split_across_threads(N, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      T* dn = dst + n * out_ch * out_px;
+      gemm::transpose<T>(out_px, out_ch, op + n * out_px * out_ch, out_ch, dn, out_px);
+      if (b != nullptr) {
+        for (int64_t k = 0; k < out_ch; ++k)
+          for (int64_t j = 0; j < out_px; ++j) dn[k * out_px + j] += b[k];
+      }
+      if (epi.active()) epi.apply(dst, n * out_ch * out_px, out_ch * out_px);
+    }
+  });
 }
 
 // out_u (m x n at c + u * n, row stride ldc) = the product over unit u's steps
@@ -933,14 +959,15 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx) {
 }
 
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  if (use_pixel<T>(s)) return pixel_pass(s, true, x, w, b, y);
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y,
+                    const Epilogue<T>& epi) {
+  if (use_pixel<T>(s)) return pixel_pass(s, true, x, w, b, y, epi);
   if (use_direct_forward<T>(s))
-    return direct_forward(s, x, tap_major_weights(s, w, false, true).data(), b, y);
+    return direct_forward(s, x, tap_major_weights(s, w, false, true).data(), b, y, epi);
   if (use_frame_forward<T>(s))
-    return frame_forward(s, x, tap_major_weights(s, w, false).data(), b, y);
+    return frame_forward(s, x, tap_major_weights(s, w, false).data(), b, y, epi);
   if constexpr (std::is_same_v<T, float>) {
-    if (use_winograd<T>(s)) return winograd_forward(s, x, w, b, y);
+    if (use_winograd<T>(s)) return winograd_forward(s, x, w, b, y, epi);
   }
   const int64_t Kg = s.Kg(), crs = s.crs(), pq = s.pq(), blk = column_block<T>(s);
   const bool pointwise = s.is_pointwise();
@@ -975,6 +1002,13 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
           gemm::gemm_strided_threads<T>(Kg, nb, crs, T(1), wg, crs, 1, B, ldb, 1, T(0), cbuf,
                                         nb, nt);
           scatter_block(s, y, g, t0, t1, cbuf, nb, b != nullptr);
+        }
+        if (epi.active()) {  // the block's columns of y, image segment by image segment
+          for (int64_t t = t0; t < t1;) {
+            const int64_t ni = t / pq, j = t - ni * pq, len = std::min(t1 - t, pq - j);
+            for (int64_t k = 0; k < Kg; ++k) epi.apply(y, (ni * s.K + g * Kg + k) * pq + j, len);
+            t += len;
+          }
         }
       }
     }
@@ -1110,7 +1144,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
 #define EMBER_CONV_INSTANTIATE(T)                                                           \
   template void im2col<T>(const Conv2dShape&, const T*, T*);                               \
   template void col2im_add<T>(const Conv2dShape&, const T*, T*);                           \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);   \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*,   \
+                                  const Epilogue<T>&);                                    \
   template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);      \
   template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
 EMBER_CONV_INSTANTIATE(float)

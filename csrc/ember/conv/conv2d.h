@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include "ember/conv/epilogue.h"
+
 namespace ember::conv {
 
 struct Conv2dShape {
@@ -47,8 +49,11 @@ enum class ConvAlgo { Auto = 0, Im2col = 1, Winograd = 2, Frame = 3, Direct = 4,
 void set_conv_algo(ConvAlgo algo);
 ConvAlgo get_conv_algo();
 
+// `epi` (optional): a residual added to y and/or a ReLU, applied as each part of y is
+// written (see epilogue.h).
 template <typename T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y,
+                    const Epilogue<T>& epi = Epilogue<T>{});
 
 // dx := conv2d_backward_input(dy, w)  (dx is overwritten)
 template <typename T>

@@ -20,8 +20,9 @@ using namespace ember::conv::winograd;
 #include "ember/conv/winograd_impl.inc"
 }  // namespace
 
-void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y) {
-  run_impl(geo, x, U, b, y);
+void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y,
+         const Epilogue<float>& epi) {
+  run_impl(geo, x, U, b, y, epi);
 }
 }  // namespace winograd::generic
 
@@ -58,14 +59,15 @@ void transform_filters(const Geometry& geo, F filt, float* U) {
   }
 }
 
-void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y) {
+void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y,
+         const Epilogue<float>& epi = Epilogue<float>{}) {
 #ifdef EMBER_HAVE_AVX512_BUILD
-  if (active_isa() == Isa::Avx512) return winograd::avx512::run(geo, x, U, b, y);
+  if (active_isa() == Isa::Avx512) return winograd::avx512::run(geo, x, U, b, y, epi);
 #endif
 #ifdef EMBER_HAVE_AVX2_BUILD
-  if (active_isa() >= Isa::Avx2) return winograd::avx2::run(geo, x, U, b, y);
+  if (active_isa() >= Isa::Avx2) return winograd::avx2::run(geo, x, U, b, y, epi);
 #endif
-  winograd::generic::run(geo, x, U, b, y);
+  winograd::generic::run(geo, x, U, b, y, epi);
 }
 
 Geometry make_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t P,
@@ -92,14 +94,14 @@ bool winograd_profitable(const Conv2dShape& s) {
 }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
-                      float* y) {
+                      float* y, const Epilogue<float>& epi) {
   const Geometry geo = make_geometry(s.N, s.C, s.H, s.W, s.K, s.P, s.Q, s.ph, s.pw, s.groups);
   const int64_t Kg = s.Kg(), Cg = s.Cg();
   std::vector<float> U(static_cast<size_t>(s.groups * kXi * Kg * Cg));
   transform_filters(geo, [&](int64_t g, int64_t k, int64_t c, int r, int ss) {
     return w[(((g * Kg + k) * Cg + c) * 3 + r) * 3 + ss];
   }, U.data());
-  run(geo, x, U.data(), b, y);
+  run(geo, x, U.data(), b, y, epi);
 }
 
 void winograd_backward_input(const Conv2dShape& s, const float* dy, const float* w,

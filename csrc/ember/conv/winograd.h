@@ -30,7 +30,7 @@ bool winograd_profitable(const Conv2dShape& s);
 
 // Same contract as conv2d_forward / conv2d_backward_input (float32).
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
-                      float* y);
+                      float* y, const Epilogue<float>& epi);
 void winograd_backward_input(const Conv2dShape& s, const float* dy, const float* w,
                              float* dx);
 
@@ -48,11 +48,12 @@ struct Geometry {
   int64_t Kg() const { return K / groups; }
 };
 
-// y = conv(x, U) + bias, one implementation per ISA (the transforms are written for the
+// y = epi(conv(x, U) + bias), one implementation per ISA (the transforms are written for the
 // compiler to vectorise, and each copy is compiled with its ISA's flags).
 #define EMBER_WINOGRAD_DECLARE_ISA(NS) \
   namespace NS {                        \
-  void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y); \
+  void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y, \
+           const Epilogue<float>& epi);                                                   \
   }
 EMBER_WINOGRAD_DECLARE_ISA(generic)
 EMBER_WINOGRAD_DECLARE_ISA(avx2)

@@ -19,8 +19,9 @@ using namespace ember::conv::winograd;
 #include "ember/conv/winograd_impl.inc"
 }  // namespace
 
-void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y) {
-  run_impl(geo, x, U, b, y);
+void run(const Geometry& geo, const float* x, const float* U, const float* b, float* y,
+         const Epilogue<float>& epi) {
+  run_impl(geo, x, U, b, y, epi);
 }
 
 }  // namespace ember::conv::winograd::avx512

@@ -25,6 +25,9 @@ from ember.autograd.grad_mode import _state as _grad_state
 
 # The active ember.profiler.profile, if any (set and cleared by the profiler).
 _PROFILER: Any = None
+# The active tracer of ember.utils.optimize_for_inference, if any: called as
+# _TRACER(cls, args, kwargs, result) after every op (set and cleared by the tracer).
+_TRACER: Any = None
 
 
 class Function:
@@ -108,6 +111,8 @@ class Function:
                 saved = ctx.__dict__.get("_saved")
                 if saved:
                     ctx._saved_versions = _saved_owners(saved, args, raw, out, result)
+        if _TRACER is not None:
+            _TRACER(cls, args, kwargs, result)
         return result
 
 

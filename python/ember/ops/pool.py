@@ -31,6 +31,36 @@ class IndexPool(Function):
         return _C.pool2d_index_backward(_c(g), ctx.idx, ctx.in_hw), None, None
 
 
+def _max_pool_arrays(x, kernel, stride, padding, dilation, ceil_mode, size):
+    """(values, argmax indices) of max pooling over fixed windows, or to an adaptive output
+    ``size`` when it is given."""
+    if size is not None:
+        return _C.adaptive_max_pool2d_forward(_c(x), size)
+    return _C.max_pool2d_forward(_c(x), kernel, stride, padding, dilation, ceil_mode)
+
+
+class MaxPool2d(Function):
+    """Max pooling computed in forward (so a trace of the model records it, see
+    ember.utils.optimize_for_inference); the argmax indices stay on ctx for backward."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, size):
+        y, ctx.idx = _max_pool_arrays(x, kernel, stride, padding, dilation, ceil_mode, size)
+        ctx.in_hw = x.shape[2:]
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (IndexPool.backward(ctx, g)[0],) + (None,) * 6
+
+
+def _max_pool(input: Tensor, return_indices: bool, *geometry: Any):
+    if return_indices:  # the indices are a second result, which a Function cannot return
+        y, idx = _max_pool_arrays(input.data, *geometry)
+        return IndexPool.apply(input, y, idx), Tensor._wrap(idx)
+    return MaxPool2d.apply(input, *geometry)
+
+
 class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad):
@@ -94,9 +124,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
             return squeeze(out[0], 0), squeeze(out[1], 0)
         return squeeze(out, 0)
     k, s, p, d = _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode)
-    y, idx = _C.max_pool2d_forward(_c(input.data), k, s, p, d, bool(ceil_mode))
-    out = IndexPool.apply(input, y, idx)
-    return (out, Tensor._wrap(idx)) if return_indices else out
+    return _max_pool(input, return_indices, k, s, p, d, bool(ceil_mode), None)
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -141,9 +169,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
             return squeeze(out[0], 0), squeeze(out[1], 0)
         return squeeze(out, 0)
     size = _adaptive_size(op, input, output_size)
-    y, idx = _C.adaptive_max_pool2d_forward(_c(input.data), size)
-    out = IndexPool.apply(input, y, idx)
-    return (out, Tensor._wrap(idx)) if return_indices else out
+    return _max_pool(input, return_indices, None, None, None, None, None, size)
 
 
 class MaxUnpool2d(Function):

@@ -56,17 +56,19 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
     left unchanged.
 
     Which conv feeds which batch norm is found by running ``example_input`` (one batch of
-    the shape the model takes) through the model; a conv or batch norm called more than once
-    is left alone. The fused copy is then checked on the same input against the original (a
-    conv whose output also feeds something other than its batch norm would change that
-    other use): a difference beyond ``rtol``/``atol`` (relative to the output's largest
-    value) raises RuntimeError rather than return a wrong model."""
+    the shape the model takes, or a tuple of the model's inputs) through the model; a conv
+    or batch norm called more than once is left alone. The fused copy is then checked on the
+    same input against the original (a conv whose output also feeds something other than
+    its batch norm would change that other use): a difference beyond ``rtol``/``atol``
+    (relative to the output's largest value) raises RuntimeError rather than return a wrong
+    model."""
     from ember.nn.conv import Conv2d
     from ember.nn.normalization import BatchNorm2d
 
     fused = copy.deepcopy(model)
     fused.eval()
-    x = example_input if isinstance(example_input, Tensor) else Tensor(example_input)
+    inputs = example_input if isinstance(example_input, tuple) else (example_input,)
+    xs = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
     modules = dict(fused.named_modules())
     calls: Dict[str, int] = {}
     produced: Dict[int, Tuple[str, Tensor]] = {}  # id(output) -> (conv name, output kept alive)
@@ -94,7 +96,7 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
             handles.append(m.register_forward_hook(bn_hook(name)))
     try:
         with no_grad():
-            want = np.array(fused(x).numpy(), copy=True)
+            want = [np.array(a, copy=True) for a in _output_arrays(fused(*xs))]
     finally:
         for h in handles:
             h.remove()
@@ -109,15 +111,29 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
                                                            modules[bn_name]))
         _set_submodule(fused, bn_name, Identity())
     with no_grad():
-        got = fused(x).numpy()
-    scale = float(np.max(np.abs(want))) if want.size else 0.0
-    if not np.allclose(got, want, rtol=rtol, atol=atol * max(scale, 1.0)):
+        got = _output_arrays(fused(*xs))
+    worst = 0.0
+    for g, w in zip(got, want):
+        scale = float(np.max(np.abs(w))) if w.size else 0.0
+        if not np.allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0)):
+            worst = max(worst, float(np.max(np.abs(g - w))))
+    if worst > 0:
         raise RuntimeError(
             f"fuse_conv_bn: the fused model's output differs from the original's by up to "
-            f"{float(np.max(np.abs(got - want))):.3g} on the example input; a convolution's "
+            f"{worst:.3g} on the example input; a convolution's "
             "output is probably also used by something besides its batch norm. Fuse pairs "
             "by hand with fuse_conv_bn_eval instead")
     return fused
+
+
+def _output_arrays(out: Any) -> List[np.ndarray]:
+    """The arrays of a model's output: a Tensor, or a tuple/list of them."""
+    if isinstance(out, Tensor):
+        return [out.numpy()]
+    if isinstance(out, (tuple, list)) and all(isinstance(t, Tensor) for t in out):
+        return [t.numpy() for t in out]
+    raise TypeError(f"the model returns a {type(out).__name__}; expected a Tensor or a "
+                    "tuple/list of Tensors")
 
 
 def _set_submodule(root: Module, dotted: str, new: Module) -> None:
