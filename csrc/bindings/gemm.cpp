@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/common.h"
+#include "ember/cpu.h"
 #include "ember/gemm/gemm.h"
 
 namespace ember::bind {
@@ -66,13 +67,18 @@ py::array make_or_check_out(const char* op, py::object out, const py::array& a,
 
 template <typename T>
 void run_gemm(const py::array& a, const MatView& va, const py::array& b, const MatView& vb,
-              py::array& c, int64_t ldc, double alpha, double beta) {
+              py::array& c, int64_t ldc, double alpha, double beta, const py::array* bias,
+              bool relu) {
   const T* pa = static_cast<const T*>(a.data());
   const T* pb = static_cast<const T*>(b.data());
   T* pc = static_cast<T*>(c.mutable_data());
+  gemm::Finish<T> fin;
+  fin.bias = bias != nullptr ? static_cast<const T*>(bias->data()) : nullptr;
+  fin.relu = relu;
   py::gil_scoped_release nogil;
-  gemm::gemm_strided<T>(va.rows, vb.cols, va.cols, static_cast<T>(alpha), pa, va.rs, va.cs, pb,
-                        vb.rs, vb.cs, static_cast<T>(beta), pc, ldc);
+  gemm::gemm_strided_threads<T>(va.rows, vb.cols, va.cols, static_cast<T>(alpha), pa, va.rs,
+                                va.cs, pb, vb.rs, vb.cs, static_cast<T>(beta), pc, ldc,
+                                get_num_threads(), fin);
 }
 
 template <typename T>
@@ -88,7 +94,8 @@ void run_bmm(const py::array& a, const MatView& va, int64_t sa, const py::array&
 }
 
 py::array gemm_py(const py::array& a, const py::array& b, py::object out,
-                  bool trans_a, bool trans_b, double alpha, double beta) {
+                  bool trans_a, bool trans_b, double alpha, double beta,
+                  const py::object& bias, bool relu) {
   const char* op = "gemm";
   check_float(op, "a", a);
   check_same_dtype(op, "b", b, "a", a);
@@ -104,11 +111,21 @@ py::array gemm_py(const py::array& a, const py::array& b, py::object out,
     check_no_overlap(op, "out", c, "a", a);
     check_no_overlap(op, "out", c, "b", b);
   }
+  py::array bias_arr;  // added to every row of the product (a linear layer's bias)
+  if (!bias.is_none()) {
+    if (!py::isinstance<py::array>(bias))
+      throw py::type_error(std::string(op) + ": argument 'bias' must be a NumPy array or None");
+    bias_arr = bias.cast<py::array>();
+    check_like(op, "bias", bias_arr, "a", a, 1);
+    check_shape(op, "bias", bias_arr, {vb.cols});
+    check_no_overlap(op, "out", c, "bias", bias_arr);
+  }
+  const py::array* bp = bias.is_none() ? nullptr : &bias_arr;
   const int64_t ldc = c.shape(0) > 1 ? c.strides(0) / c.itemsize() : vb.cols;
   if (has_dtype<float>(a)) {
-    run_gemm<float>(a, va, b, vb, c, ldc, alpha, beta);
+    run_gemm<float>(a, va, b, vb, c, ldc, alpha, beta, bp, relu);
   } else {
-    run_gemm<double>(a, va, b, vb, c, ldc, alpha, beta);
+    run_gemm<double>(a, va, b, vb, c, ldc, alpha, beta, bp, relu);
   }
   return c;
 }
@@ -151,8 +168,10 @@ py::array bmm_py(const py::array& a, const py::array& b, py::object out,
 void register_gemm(py::module_& m) {
   m.def("gemm", &gemm_py, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
-        py::arg("beta") = 0.0,
-        "out := alpha * op(a) @ op(b) + beta * out for 2-D float32/float64 arrays; returns out.");
+        py::arg("beta") = 0.0, py::arg("bias") = py::none(), py::arg("relu") = false,
+        "out := alpha * op(a) @ op(b) + beta * out for 2-D float32/float64 arrays, then "
+        "+ bias (one value per column) and ReLU if given (applied by each thread to its "
+        "block of out); returns out.");
   m.def("bmm", &bmm_py, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
         py::arg("beta") = 0.0,

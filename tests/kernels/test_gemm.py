@@ -1,6 +1,7 @@
 """ember._C.gemm / bmm against numpy.matmul: hundreds of seeded random shapes (1, odd, primes,
 tall-skinny, K=1), both transposes, alpha/beta, leading dimensions larger than the row
-(sub-matrix views), on every ISA path this machine can run; malformed arguments."""
+(sub-matrix views), the bias + ReLU epilogue, on every ISA path this machine can run;
+malformed arguments."""
 import numpy as np
 import pytest
 
@@ -58,6 +59,8 @@ def stored(rng, rows, cols, pad, dtype):
 
 def check_case(rng, case, dtype, threads):
     m, n, k, ta, tb, alpha, beta, pad = case
+    bias = rng.standard_normal(n).astype(dtype) if rng.random() < 0.3 else None
+    relu = bool(rng.random() < 0.3)
     a = stored(rng, k, m, pad, dtype) if ta else stored(rng, m, k, pad, dtype)
     b = stored(rng, n, k, pad, dtype) if tb else stored(rng, k, n, pad, dtype)
     c_big = rng.standard_normal((m, n + pad)).astype(dtype)
@@ -68,12 +71,21 @@ def check_case(rng, case, dtype, threads):
     opb = (b.T if tb else b).astype(np.float64)
     expect = alpha * (opa @ opb) + beta * c0
     scale = np.abs(alpha) * (np.abs(opa) @ np.abs(opb)) + np.abs(beta * c0) + 1.0
-    got = _C.gemm(a.T if ta else a, b.T if tb else b, out=c, alpha=alpha, beta=beta)
+    if bias is not None:
+        expect = expect + bias
+        scale = scale + np.abs(bias)
+    if relu:
+        expect = np.maximum(expect, 0)
+    got = _C.gemm(a.T if ta else a, b.T if tb else b, out=c, alpha=alpha, beta=beta, bias=bias,
+                  relu=relu)
     assert got is c
     err = np.max(np.abs(c.astype(np.float64) - expect) / scale)
     assert err < TOL[dtype], (f"gemm m={m} n={n} k={k} trans_a={ta} trans_b={tb} "
-                              f"alpha={alpha} beta={beta} pad={pad} {np.dtype(dtype).name} "
+                              f"alpha={alpha} beta={beta} pad={pad} bias={bias is not None} "
+                              f"relu={relu} {np.dtype(dtype).name} "
                               f"threads={threads} isa={_C.get_isa()}: rel err {err:.3g}")
+    if relu:
+        assert (c >= 0).all()
     if pad:  # the columns past n belong to someone else: untouched
         assert np.array_equal(c_big[:, n:], tail), "gemm wrote past the last column of out"
 
@@ -112,6 +124,18 @@ def test_beta_zero_ignores_nan_in_out():
     out = np.full((3, 5), np.nan, np.float32)
     _C.gemm(a, b, out=out, beta=0.0)
     assert np.array_equal(out, np.full((3, 5), 4.0, np.float32))
+
+
+def test_bias_relu_epilogue_keeps_nan_and_applies_with_k_zero():
+    """ReLU keeps NaN (as max(x, 0)); with k = 0 the epilogue still runs on beta * out."""
+    a = np.ones((2, 3), np.float32)
+    b = np.ones((3, 4), np.float32)
+    bias = np.array([np.nan, -5.0, 1.0, 0.0], np.float32)
+    got = _C.gemm(a, b, bias=bias, relu=True)
+    assert np.isnan(got[:, 0]).all() and (got[:, 1:] == [0.0, 4.0, 3.0]).all()
+    out = np.full((2, 4), -1.0)
+    _C.gemm(np.ones((2, 0)), np.ones((0, 4)), out=out, beta=1.0, bias=np.arange(4.0), relu=True)
+    assert np.array_equal(out, np.maximum(np.arange(4.0) - 1.0, 0) * np.ones((2, 1)))
 
 
 def test_zero_sizes_and_k_zero():
@@ -179,6 +203,18 @@ def test_gemm_rejects_bad_arguments():
         _C.gemm(f, np.ones((4, 2), np.float32), out=ro)
     with pytest.raises(ValueError, match="stride"):
         _C.gemm(f, np.ones((4, 2), np.float32), out=np.empty((3, 4), np.float32)[:, ::2])
+    b2 = np.ones((4, 2), np.float32)
+    with pytest.raises(ValueError, match=r"gemm: argument 'bias' must have shape \(2,\)"):
+        _C.gemm(f, b2, bias=np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="gemm.*'bias'"):
+        _C.gemm(f, b2, bias=np.ones(2, np.float64))
+    with pytest.raises(ValueError, match="gemm.*'bias'.*contiguous"):
+        _C.gemm(f, b2, bias=np.ones(4, np.float32)[::2])
+    with pytest.raises(TypeError, match="'bias' must be a NumPy array"):
+        _C.gemm(f, b2, bias=[1.0, 2.0])
+    out = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match="gemm.*'out'.*'bias'"):
+        _C.gemm(f, b2, out=out, bias=out[0])  # bias read while out is written
 
 
 def test_gemm_negative_strides_rejected_not_misread():

@@ -62,6 +62,18 @@ def test_whole_models_match_eager_and_fuse(build, convs, conv_relu, conv_add):
         assert "Add" not in ops
 
 
+def test_mlp_linear_relu_fused():
+    """Linear + ReLU runs as one GEMM with the bias and ReLU applied by its threads."""
+    ember.manual_seed(0)
+    model = _models.mlp(nn)
+    x = ember.tensor(np.random.default_rng(5).standard_normal((16, 1, 28, 28)).astype(np.float32))
+    opt = optimize_for_inference(model, x)
+    plan = opt.plan_for(x)
+    assert plan.count("linear_relu") == 2
+    assert [n.op.__name__ for n in plan.nodes] == ["Reshape", "Linear", "Linear", "Linear"]
+    close(opt(x).numpy(), eager(model, x).numpy())
+
+
 def test_matches_torch():
     """The fused ResNet against PyTorch's eager eval-mode forward on the same weights."""
     torch = pytest.importorskip("torch")

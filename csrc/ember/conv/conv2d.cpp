@@ -368,7 +368,7 @@ void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T*
         const T* src = yf + k * len;
         for (int64_t p = 0; p < s.P; ++p)
           for (int64_t q = 0; q < s.Q; ++q) yk[p * s.Q + q] = src[p * f.Wf + q] + bias;
-        if (epi.active()) epi.apply(y, (n * s.K + g * Kg + k) * pq, pq);
+        if (epi.active()) apply_epilogue(epi, y, (n * s.K + g * Kg + k) * pq, pq);
       }
     }
   }
@@ -494,7 +494,7 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
             for (int64_t j = 0; j < pq; ++j) yi[k * pq + j] += bias;
           }
         }
-        if (epi.active()) epi.apply(y, ((na + i) * s.K + g * Kg) * pq, Kg * pq);
+        if (epi.active()) apply_epilogue(epi, y, ((na + i) * s.K + g * Kg) * pq, Kg * pq);
       }
     }
   }
@@ -824,7 +824,7 @@ void pixel_pass(const Conv2dShape& s, bool forward, const T* src, const T* w, co
         for (int64_t k = 0; k < out_ch; ++k)
           for (int64_t j = 0; j < out_px; ++j) dn[k * out_px + j] += b[k];
       }
-      if (epi.active()) epi.apply(dst, n * out_ch * out_px, out_ch * out_px);
+      if (epi.active()) apply_epilogue(epi, dst, n * out_ch * out_px, out_ch * out_px);
     }
   });
 }
@@ -1006,7 +1006,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
         if (epi.active()) {  // the block's columns of y, image segment by image segment
           for (int64_t t = t0; t < t1;) {
             const int64_t ni = t / pq, j = t - ni * pq, len = std::min(t1 - t, pq - j);
-            for (int64_t k = 0; k < Kg; ++k) epi.apply(y, (ni * s.K + g * Kg + k) * pq + j, len);
+            for (int64_t k = 0; k < Kg; ++k)
+              apply_epilogue(epi, y, (ni * s.K + g * Kg + k) * pq + j, len);
             t += len;
           }
         }

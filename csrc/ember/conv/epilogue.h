@@ -16,25 +16,30 @@ struct Epilogue {
   bool relu = false;
 
   bool active() const { return residual != nullptr || relu; }
-
-  // Elements [at, at + len) of the output y (flat NCHW offsets, shared with residual).
-  // ReLU keeps NaN (as max(x, 0) in NumPy and PyTorch).
-  void apply(T* y, int64_t at, int64_t len) const {
-    T* __restrict d = y + at;
-    if (residual != nullptr) {
-      const T* __restrict r = residual + at;
-      if (relu) {
-        for (int64_t i = 0; i < len; ++i) {
-          const T v = d[i] + r[i];
-          d[i] = v < T(0) ? T(0) : v;
-        }
-      } else {
-        for (int64_t i = 0; i < len; ++i) d[i] += r[i];
-      }
-    } else if (relu) {
-      for (int64_t i = 0; i < len; ++i) d[i] = d[i] < T(0) ? T(0) : d[i];
-    }
-  }
 };
+
+// Internal linkage on purpose: each translation unit (the Winograd code is compiled once per
+// ISA) gets its own copy with its own flags, never an AVX-512 copy in the portable path.
+namespace {
+// Elements [at, at + len) of the output y (flat NCHW offsets, shared with the residual).
+// ReLU keeps NaN (as max(x, 0) in NumPy and PyTorch).
+template <typename T>
+void apply_epilogue(const Epilogue<T>& epi, T* y, int64_t at, int64_t len) {
+  T* __restrict d = y + at;
+  if (epi.residual != nullptr) {
+    const T* __restrict r = epi.residual + at;
+    if (epi.relu) {
+      for (int64_t i = 0; i < len; ++i) {
+        const T v = d[i] + r[i];
+        d[i] = v < T(0) ? T(0) : v;
+      }
+    } else {
+      for (int64_t i = 0; i < len; ++i) d[i] += r[i];
+    }
+  } else if (epi.relu) {
+    for (int64_t i = 0; i < len; ++i) d[i] = d[i] < T(0) ? T(0) : d[i];
+  }
+}
+}  // namespace
 
 }  // namespace ember::conv

@@ -43,20 +43,21 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 
 template <typename T>
 void dispatch(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs, int64_t a_cs,
-              const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int nthreads) {
+              const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c, int64_t ldc, int nthreads,
+              const Finish<T>& fin) {
 #ifdef EMBER_HAVE_AVX512_BUILD
   if (active_isa() == Isa::Avx512) {
-    avx512::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+    avx512::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads, fin);
     return;
   }
 #endif
 #ifdef EMBER_HAVE_AVX2_BUILD
   if (active_isa() >= Isa::Avx2) {
-    avx2::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+    avx2::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads, fin);
     return;
   }
 #endif
-  generic::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads);
+  generic::run(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nthreads, fin);
 }
 
 }  // namespace
@@ -139,15 +140,16 @@ int64_t frame_rows_width() {
 template <typename T>
 void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
                           int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
-                          int64_t ldc, int max_threads) {
+                          int64_t ldc, int max_threads, const Finish<T>& fin) {
   check_args(m, n, k, a_rs, a_cs, b_rs, b_cs, ldc);
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c, ldc);
+    apply_finish(fin, c, ldc, m, n, 0);
     return;
   }
   const int nt = std::min(std::max(max_threads, 1), threads_for(m, n, k));
-  dispatch(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nt);
+  dispatch(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, nt, fin);
 }
 
 template <typename T>
@@ -197,7 +199,7 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
                                 const T*, int64_t, int64_t, T, T*, int64_t);                 \
   template void gemm_strided_threads<T>(int64_t, int64_t, int64_t, T, const T*, int64_t,   \
                                         int64_t, const T*, int64_t, int64_t, T, T*, int64_t, \
-                                        int);                                                 \
+                                        int, const Finish<T>&);                               \
   template void gemm_batched<T>(int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
                                 int64_t, int64_t, const T*, int64_t, int64_t, int64_t, T, T*, \
                                 int64_t, int64_t);                                            \

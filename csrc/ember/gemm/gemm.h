@@ -27,12 +27,45 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                   int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
                   int64_t ldc);
 
+// What C gets after its product (a linear layer's bias and ReLU): C[i][j] += bias[j] (bias
+// may be null), then C = max(C, 0) when relu (NaN kept). Each thread applies it to its own
+// block of C right after computing it, while the block is in cache.
+template <typename T>
+struct Finish {
+  const T* bias = nullptr;
+  bool relu = false;
+
+  bool active() const { return bias != nullptr || relu; }
+};
+
+// Internal linkage on purpose: each translation unit (one per ISA) compiles its own copy
+// with its own flags, so an AVX-512 copy can never be linked into the portable path.
+namespace {
+// Rows [0, rows) and columns [col0, col0 + cols) of C, where c points at (0, col0).
+template <typename T>
+void apply_finish(const Finish<T>& fin, T* c, int64_t ldc, int64_t rows, int64_t cols,
+                  int64_t col0) {
+  if (!fin.active()) return;
+  for (int64_t i = 0; i < rows; ++i) {
+    T* __restrict ci = c + i * ldc;
+    if (fin.bias != nullptr) {
+      const T* __restrict bj = fin.bias + col0;
+      for (int64_t j = 0; j < cols; ++j) ci[j] += bj[j];
+    }
+    if (fin.relu) {
+      for (int64_t j = 0; j < cols; ++j) ci[j] = ci[j] < T(0) ? T(0) : ci[j];
+    }
+  }
+}
+}  // namespace
+
 // gemm_strided with at most `max_threads` threads (1 = run on the calling thread only):
-// for callers that are themselves parallel, e.g. convolution over the images of a batch.
+// for callers that are themselves parallel, e.g. convolution over the images of a batch;
+// `fin` is applied to C after the product.
 template <typename T>
 void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t a_rs,
                           int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
-                          int64_t ldc, int max_threads);
+                          int64_t ldc, int max_threads, const Finish<T>& fin = Finish<T>{});
 
 // Batched: for i in [0, batch): C_i := alpha * A_i @ B_i + beta * C_i with A_i = a + i*stride_a
 // (and likewise B, C); per-matrix strides as in gemm_strided.
@@ -111,10 +144,10 @@ void transpose(int64_t rows, int64_t cols, const float* src, int64_t lds, float*
   namespace NS {                                                                             \
   void run(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t a_rs,      \
            int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, float beta, float* c,  \
-           int64_t ldc, int nthreads);                                                       \
+           int64_t ldc, int nthreads, const Finish<float>& fin);                             \
   void run(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t a_rs,    \
            int64_t a_cs, const double* b, int64_t b_rs, int64_t b_cs, double beta,          \
-           double* c, int64_t ldc, int nthreads);                                            \
+           double* c, int64_t ldc, int nthreads, const Finish<double>& fin);                 \
   void run_shifted(int64_t m, int64_t n, int64_t k, int64_t nshift, const float* a,           \
                    const float* b, int64_t ldb, const int64_t* offs, float* c,                \
                    int64_t ldc);                                                              \

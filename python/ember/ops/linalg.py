@@ -121,6 +121,22 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul.apply(a, b)
 
 
+def linear_forward(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray],
+                   relu: bool = False) -> np.ndarray:
+    """x W^T + b, then max(., 0) with ``relu`` (inference fusion, see
+    ember.utils.optimize_for_inference), as one GEMM call: its threads add the bias and apply
+    the ReLU to their blocks of the result while those are in cache."""
+    if x.size == 0 or w.size == 0:  # empty batch or 0 features: NumPy's matmul suffices
+        out = np.matmul(x, w.T)
+        out = out + b if b is not None else out
+        return np.maximum(out, 0) if relu else out
+    x2 = x.reshape(-1, x.shape[-1])
+    out = np.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)
+    _C.gemm(_fix_strides(x2), _fix_strides(w), out=out, trans_b=True,
+            bias=None if b is None else np.ascontiguousarray(b), relu=relu)
+    return out.reshape(x.shape[:-1] + (w.shape[0],))
+
+
 class Linear(Function):
     """y = x W^T + b over the last dimension of x; x may have any leading dimensions."""
 
@@ -129,16 +145,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        if x.size == 0 or w.size == 0:  # empty batch or 0 features: NumPy's matmul suffices
-            out = np.matmul(x, w.T)
-            return out + b if b is not None else out
-        x2 = x.reshape(-1, x.shape[-1])
-        out = np.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)
-        if b is not None:
-            out[...] = b
-        _C.gemm(_fix_strides(x2), _fix_strides(w), out=out, trans_b=True,
-                beta=0.0 if b is None else 1.0)
-        return out.reshape(x.shape[:-1] + (w.shape[0],))
+        return linear_forward(x, w, b)
 
     @staticmethod
     def backward(ctx, g):

@@ -32,6 +32,7 @@ from ember.autograd.grad_mode import no_grad
 from ember.nn.module import Module
 from ember.ops.conv import Conv2d as _ConvFn
 from ember.ops.elementwise import Add as _AddFn, Relu as _ReluFn
+from ember.ops.linalg import Linear as _LinearFn, linear_forward
 from ember.tensor import Tensor
 
 __all__ = ["optimize_for_inference", "InferenceModule"]
@@ -71,6 +72,10 @@ def _forward_of(op: Any) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         return op.forward(op(), *args, **kwargs)
     return run
+
+
+def _fused_linear(x: Any, w: Any, b: Any) -> Any:
+    return linear_forward(x, w, b, relu=True)
 
 
 def _fused_conv(relu: bool) -> Callable[..., Any]:
@@ -171,6 +176,8 @@ class _Plan:
             return sum(n.op is _ConvFn and n.relu and n.residual is None for n in self.nodes)
         if what == "conv_add":
             return sum(n.op is _ConvFn and n.residual is not None for n in self.nodes)
+        if what == "linear_relu":
+            return sum(n.op is _LinearFn and n.relu for n in self.nodes)
         raise ValueError(what)
 
 
@@ -200,9 +207,9 @@ def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
         for s in n.slots():
             consumer[s] = n
 
-    def lone_conv(slot: int) -> Optional[_Node]:
+    def lone_conv(slot: int, ops: tuple = (_ConvFn,)) -> Optional[_Node]:
         p = producer.get(slot)
-        if (p is not None and p.op is _ConvFn and not p.relu and p.residual is None
+        if (p is not None and p.op in ops and not p.relu and p.residual is None
                 and uses.get(slot) == 1 and not p.kwargs and meta[slot][1] in
                 (np.float32, np.float64)):
             return p
@@ -235,11 +242,11 @@ def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
                 out_nodes.append(conv)
                 continue
         if n.op is _ReluFn and not n.kwargs and n.args[0][0] == _SLOT:
-            conv = lone_conv(n.args[0][1])
+            conv = lone_conv(n.args[0][1], (_ConvFn, _LinearFn))
             if conv is not None:
                 conv.relu = True
                 conv.out = n.out
-                conv.fn = _fused_conv(True)
+                conv.fn = _fused_conv(True) if conv.op is _ConvFn else _fused_linear
                 continue
         out_nodes.append(n)
     return out_nodes
