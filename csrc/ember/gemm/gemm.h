@@ -28,8 +28,9 @@ void gemm_strided(int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t 
                   int64_t ldc);
 
 // What C gets after its product (a linear layer's bias and ReLU): C[i][j] += bias[j] (bias
-// may be null), then C = max(C, 0) when relu (NaN kept). Each thread applies it to its own
-// block of C right after computing it, while the block is in cache.
+// may be null), then C = max(C, 0) when relu (NaN kept). The driver applies it to each
+// register tile right after the tile's last block of k, while the tile is in L1 (after
+// the whole block of C, from L2, it cost 4% of an MLP inference).
 template <typename T>
 struct Finish {
   const T* bias = nullptr;
