@@ -5,7 +5,9 @@
     ember bench train
 
 A training step is forward, cross-entropy loss, backward and an SGD step (momentum 0.9,
-weight decay 5e-4); inference is a forward pass in eval mode without autograd. Both
+weight decay 5e-4); inference is a forward pass in eval mode without autograd (torch under
+inference_mode), and for ember also through ember.utils.optimize_for_inference ('fused',
+its deployment path; the ratio takes ember's faster of the two). Both
 frameworks build the model from the same definition (``benchmarks/_models.py``), start from
 the same weights and see the same batch; they are timed interleaved in one process (median
 of repetitions, see ``_timing``) with the same thread count. For the convolutional models

@@ -210,6 +210,26 @@ def test_untraceable_models_raise(cls, match):
         optimize_for_inference(cls(), ember.tensor(x.astype(np.float32)))
 
 
+class _ListOp(ember.autograd.Function):
+    """An op that takes its tensors inside a list (the trace follows only direct tensor
+    arguments)."""
+
+    @staticmethod
+    def forward(ctx, xs):
+        return xs[0].data + xs[1].data
+
+
+class TensorsInList(nn.Module):
+    def forward(self, x):
+        return _ListOp.apply([x * 2, x])
+
+
+def test_tensors_inside_containers_are_refused():
+    with pytest.raises(RuntimeError, match="cannot trace this model: _ListOp takes tensors "
+                                           "inside a list"):
+        optimize_for_inference(TensorsInList(), ember.randn(2, 3))
+
+
 def test_argument_errors():
     with pytest.raises(TypeError, match="example_inputs is required"):
         optimize_for_inference(small_resnet())

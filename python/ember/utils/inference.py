@@ -93,9 +93,11 @@ class _Tracer:
     """Records every op run while it is installed as ``function._TRACER``."""
 
     def __init__(self, inputs: Sequence[Tensor]) -> None:
-        self.slot_of: Dict[int, int] = {}
-        self.tensors: List[Tuple[Tensor, int]] = []  # every slot's tensor (kept alive, so ids
-        self.meta: List[Tuple[Tuple[int, ...], Any]] = []  # stay unique) and its version
+        self.slot_of: Dict[int, int] = {}  # id(tensor) -> slot
+        # Every slot's tensor and its version at creation: kept alive, so that ids stay
+        # unique during the trace, and checked afterwards for in-place changes.
+        self.tensors: List[Tuple[Tensor, int]] = []
+        self.meta: List[Tuple[Tuple[int, ...], Any]] = []  # every slot's shape and dtype
         self.nodes: List[_Node] = []
         for t in inputs:
             self._slot(t)
@@ -330,13 +332,12 @@ class InferenceModule(Module):
             _function._TRACER = tracer
             with no_grad():
                 out = model(*inputs)
-        finally:
-            _function._TRACER = None
-        try:
             tracer.check_unmodified()
             outs, structure = _flatten_output(out)
         except _Untraceable as e:
             raise RuntimeError(f"optimize_for_inference: cannot trace this model: {e}") from None
+        finally:
+            _function._TRACER = None
         outputs = [(_SLOT, tracer.slot_of[id(t)]) if id(t) in tracer.slot_of
                    else (_CONST, t.data) for t in outs]
         want = [np.array(t.data, copy=True) for t in outs]
