@@ -78,6 +78,23 @@ def _fused_linear(x: Any, w: Any, b: Any) -> Any:
     return linear_forward(x, w, b, relu=True)
 
 
+def _linear_kernel(w: np.ndarray, b: Optional[np.ndarray], relu: bool) -> Callable[..., Any]:
+    """A Linear (+ ReLU) node whose weights are constants, as one call taking x alone: the
+    weights made contiguous once, and a 2-D contiguous x straight to the GEMM (positional
+    arguments; the replay's per-node Python cost is a few percent of a small MLP's
+    inference)."""
+    w = np.ascontiguousarray(w)
+    b = None if b is None else np.ascontiguousarray(b)
+    n_out, gemm = w.shape[0], _C.gemm
+
+    def run(x: np.ndarray) -> np.ndarray:
+        if x.ndim == 2 and x.size and x.dtype == w.dtype and x.flags.c_contiguous:
+            return gemm(x, w, np.empty((x.shape[0], n_out), x.dtype), False, True, 1.0, 0.0,
+                        b, relu)
+        return linear_forward(x, w, b, relu)
+    return run
+
+
 def _fused_conv(relu: bool) -> Callable[..., Any]:
     def run(x: Any, w: Any, b: Any, stride: Any, padding: Any, dilation: Any, groups: int,
             residual: Any = None) -> Any:
@@ -254,6 +271,16 @@ def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
     return out_nodes
 
 
+def _specialize(nodes: List[_Node]) -> None:
+    """Linear nodes with constant weights (parameters) become single-input calls."""
+    for n in nodes:
+        if (n.op is _LinearFn and not n.kwargs and len(n.args) == 3 and n.args[0][0] == _SLOT
+                and n.args[1][0] == _CONST and n.args[2][0] == _CONST
+                and isinstance(n.args[1][1], np.ndarray)):
+            n.fn = _linear_kernel(n.args[1][1], n.args[2][1], n.relu)
+            n.args = n.args[:1]
+
+
 def _live(nodes: List[_Node], out_slots: set) -> List[_Node]:
     """The nodes an output depends on (ops whose results nothing reads are dropped)."""
     needed, kept = set(out_slots), []
@@ -289,6 +316,14 @@ def _perturbed(a: np.ndarray) -> np.ndarray:
     return (flipped * 0.5 + rng.standard_normal(a.shape) * std).astype(a.dtype)
 
 
+def _input_array(t: Any) -> np.ndarray:
+    """An input's array: a Tensor's data, an ndarray itself, anything else as ember.Tensor
+    converts it (lists of floats become float32, as for the eager model)."""
+    if isinstance(t, Tensor):
+        return t.data
+    return t if type(t) is np.ndarray else Tensor(t).data
+
+
 class InferenceModule(Module):
     """The traced, fused form of a model (see ``optimize_for_inference``). Its weights are
     those of ``model`` (batch norm folded in) when a signature was first traced; outputs
@@ -301,12 +336,11 @@ class InferenceModule(Module):
         self._plans: "OrderedDict[tuple, _Plan]" = OrderedDict()
 
     def forward(self, *inputs: Any) -> Any:
-        ts = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
-        arrays = [t.data for t in ts]
-        key = tuple((a.shape, a.dtype.str) for a in arrays)
+        arrays = [_input_array(t) for t in inputs]
+        key = tuple([(a.shape, a.dtype) for a in arrays])
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._trace(ts)
+            plan = self._trace([Tensor._wrap(a) for a in arrays])
             self._plans[key] = plan
             if len(self._plans) > _MAX_SIGNATURES:
                 self._plans.popitem(last=False)
@@ -318,10 +352,8 @@ class InferenceModule(Module):
     def plan_for(self, *inputs: Any) -> _Plan:
         """The plan that runs inputs of this signature (traced now if needed)."""
         self.forward(*inputs)
-        key = tuple((np.shape(t.data if isinstance(t, Tensor) else t),
-                     (t.data if isinstance(t, Tensor) else np.asarray(t)).dtype.str)
-                    for t in inputs)
-        return self._plans[key]
+        arrays = [_input_array(t) for t in inputs]
+        return self._plans[tuple([(a.shape, a.dtype) for a in arrays])]
 
     def _trace(self, inputs: List[Tensor]) -> _Plan:
         model = self.model
@@ -343,6 +375,7 @@ class InferenceModule(Module):
         want = [np.array(t.data, copy=True) for t in outs]
         out_slots = {v for k, v in outputs if k == _SLOT}
         nodes = _live(_fuse(tracer.nodes, tracer.meta, out_slots), out_slots)
+        _specialize(nodes)
         plan = _Plan(len(inputs), len(tracer.tensors), nodes, outputs, structure)
         arrays = [t.data for t in inputs]
         ok = _close(plan.run(arrays), want, self.rtol, self.atol)
