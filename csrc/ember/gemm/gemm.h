@@ -42,7 +42,7 @@ struct Finish {
 // Internal linkage on purpose: each translation unit (one per ISA) compiles its own copy
 // with its own flags, so an AVX-512 copy can never be linked into the portable path.
 namespace {
-// Rows [0, rows) and columns [col0, col0 + cols) of C, where c points at (0, col0).
+// A rows x cols piece of C at c (row stride ldc) whose first column takes bias[col0].
 template <typename T>
 void apply_finish(const Finish<T>& fin, T* c, int64_t ldc, int64_t rows, int64_t cols,
                   int64_t col0) {
