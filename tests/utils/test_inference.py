@@ -62,6 +62,23 @@ def test_whole_models_match_eager_and_fuse(build, convs, conv_relu, conv_add):
         assert "Add" not in ops
 
 
+@pytest.mark.parametrize("name, shape", [
+    ("resnet18", (2, 3, 32, 32)), ("googlenet", (2, 3, 32, 32)), ("unet", (2, 1, 32, 32)),
+    ("nin", (2, 3, 32, 32)),
+])
+def test_zoo_models_match_eager(name, shape):
+    """Bottleneck-free ImageNet ResNet, inception branches (concatenations), U-Net's
+    upsampling and skip concatenations, NiN's 1x1 stacks: traced, fused and checked."""
+    ember.manual_seed(0)
+    model = ember.models.get_model(name, num_classes=10)
+    randomise_bn(model)
+    x = ember.tensor(np.random.default_rng(6).standard_normal(shape).astype(np.float32))
+    want = eager(model, x).numpy()
+    opt = optimize_for_inference(model, x)
+    close(opt(x).numpy(), want)
+    assert opt.plan_for(x).count("conv_relu") > 0
+
+
 def test_mlp_linear_relu_fused():
     """Linear + ReLU runs as one GEMM with the bias and ReLU applied by its threads."""
     ember.manual_seed(0)
