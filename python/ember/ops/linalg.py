@@ -124,8 +124,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 def linear_forward(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray],
                    relu: bool = False) -> np.ndarray:
     """x W^T + b, then max(., 0) with ``relu`` (inference fusion, see
-    ember.utils.optimize_for_inference), as one GEMM call: its threads add the bias and apply
-    the ReLU to their blocks of the result while those are in cache."""
+    ember.utils.optimize_for_inference), as one GEMM call that adds the bias and applies the
+    ReLU to each register tile of the result as the tile is finished."""
     if x.size == 0 or w.size == 0:  # empty batch or 0 features: NumPy's matmul suffices
         out = np.matmul(x, w.T)
         out = out + b if b is not None else out
