@@ -170,8 +170,8 @@ void register_gemm(py::module_& m) {
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
         py::arg("beta") = 0.0, py::arg("bias") = py::none(), py::arg("relu") = false,
         "out := alpha * op(a) @ op(b) + beta * out for 2-D float32/float64 arrays, then "
-        "+ bias (one value per column) and ReLU if given (applied by each thread to its "
-        "block of out); returns out.");
+        "+ bias (one value per column) and ReLU if given (applied to each register tile "
+        "as it is finished); returns out.");
   m.def("bmm", &bmm_py, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
         py::arg("beta") = 0.0,
