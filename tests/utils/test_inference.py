@@ -159,12 +159,16 @@ def test_tuple_outputs_and_several_inputs():
     assert opt.plan_for(x, s).count("conv_relu") == 1
 
 
-class ConvUsedTwice(nn.Module):
-    """The conv's output feeds the add and the ReLU: fusing either would change the other."""
+class OneConv(nn.Module):
+    """A 3 -> 3 channel 3x3 convolution; subclasses say what forward does with it."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+
+class ConvUsedTwice(OneConv):
+    """The conv's output feeds the add and the ReLU: fusing either would change the other."""
 
     def forward(self, x):
         y = self.conv(x)
@@ -181,34 +185,22 @@ def test_shared_results_are_not_fused():
     close(opt(x).numpy(), eager(model, x).numpy())
 
 
-class NumpyInside(nn.Module):
+class NumpyInside(OneConv):
     """Computes on .data, outside ember's ops: the trace would bake in the example's values."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 3, 3, padding=1)
 
     def forward(self, x):
         y = self.conv(x)
         return y * ember.tensor(np.abs(y.numpy()).max())
 
 
-class Branches(nn.Module):
+class Branches(OneConv):
     """Takes a branch by the input's values: a trace records only the one it saw."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 3, 3, padding=1)
 
     def forward(self, x):
         return self.conv(x) if float(x.min().item()) > 0 else -self.conv(x)
 
 
-class InPlace(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 3, 3, padding=1)
-
+class InPlace(OneConv):
     def forward(self, x):
         y = self.conv(x)
         y += x

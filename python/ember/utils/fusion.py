@@ -96,7 +96,7 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
             handles.append(m.register_forward_hook(bn_hook(name)))
     try:
         with no_grad():
-            want = [np.array(a, copy=True) for a in _output_arrays(fused(*xs))]
+            want = [np.array(t.numpy(), copy=True) for t in _output_tensors(fused(*xs))[0]]
     finally:
         for h in handles:
             h.remove()
@@ -111,13 +111,9 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
                                                            modules[bn_name]))
         _set_submodule(fused, bn_name, Identity())
     with no_grad():
-        got = _output_arrays(fused(*xs))
-    worst = 0.0
-    for g, w in zip(got, want):
-        scale = float(np.max(np.abs(w))) if w.size else 0.0
-        if not np.allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0)):
-            worst = max(worst, float(np.max(np.abs(g - w))))
-    if worst > 0:
+        got = [t.numpy() for t in _output_tensors(fused(*xs))[0]]
+    if not _outputs_close(got, want, rtol, atol):
+        worst = max(float(np.max(np.abs(g - w))) for g, w in zip(got, want) if w.size)
         raise RuntimeError(
             f"fuse_conv_bn: the fused model's output differs from the original's by up to "
             f"{worst:.3g} on the example input; a convolution's "
@@ -126,14 +122,33 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
     return fused
 
 
-def _output_arrays(out: Any) -> List[np.ndarray]:
-    """The arrays of a model's output: a Tensor, or a tuple/list of them."""
+def _output_tensors(out: Any) -> Tuple[List[Tensor], str]:
+    """A model's output as a list of Tensors and its structure ('tensor', 'tuple', 'list');
+    also used by optimize_for_inference."""
     if isinstance(out, Tensor):
-        return [out.numpy()]
+        return [out], "tensor"
     if isinstance(out, (tuple, list)) and all(isinstance(t, Tensor) for t in out):
-        return [t.numpy() for t in out]
+        return list(out), type(out).__name__
     raise TypeError(f"the model returns a {type(out).__name__}; expected a Tensor or a "
                     "tuple/list of Tensors")
+
+
+def _outputs_close(got: List[np.ndarray], want: List[np.ndarray], rtol: float,
+                   atol: float) -> bool:
+    """Same shapes and dtypes; floats within rtol, and atol relative to the largest value of
+    each expected output (NaN where NaN is expected); other dtypes equal."""
+    for g, w in zip(got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        if g.shape != w.shape or g.dtype != w.dtype:
+            return False
+        if not np.issubdtype(w.dtype, np.floating):
+            if not np.array_equal(g, w):
+                return False
+            continue
+        scale = float(np.max(np.abs(w))) if w.size else 0.0
+        if not np.allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0), equal_nan=True):
+            return False
+    return True
 
 
 def _set_submodule(root: Module, dotted: str, new: Module) -> None:

@@ -34,6 +34,7 @@ from ember.ops.conv import Conv2d as _ConvFn
 from ember.ops.elementwise import Add as _AddFn, Relu as _ReluFn
 from ember.ops.linalg import Linear as _LinearFn, linear_forward
 from ember.tensor import Tensor
+from ember.utils.fusion import _output_tensors, _outputs_close, fuse_conv_bn
 
 __all__ = ["optimize_for_inference", "InferenceModule"]
 
@@ -200,33 +201,20 @@ class _Plan:
         raise ValueError(what)
 
 
-def _flatten_output(out: Any) -> Tuple[List[Tensor], str]:
-    if isinstance(out, Tensor):
-        return [out], "tensor"
-    if isinstance(out, (tuple, list)) and all(isinstance(t, Tensor) for t in out):
-        return list(out), type(out).__name__
-    raise _Untraceable(f"the model returns a {type(out).__name__}; optimize_for_inference "
-                       "handles a Tensor or a tuple/list of Tensors")
-
-
 def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
           output_slots: set) -> List[_Node]:
     """Convolution + add (+ ReLU) and convolution + ReLU, where the convolution's result has
     no other use. The fused convolution runs where the add ran: its own inputs exist by
     then, and so does the add's other operand (the shortcut, often computed after it)."""
     producer: Dict[int, _Node] = {n.out: n for n in nodes}
-    uses: Dict[int, int] = {}
+    uses: Dict[int, int] = {s: 1 for s in output_slots}
+    consumer: Dict[int, _Node] = {}  # a slot's last reader (its only one where uses == 1)
     for n in nodes:
         for s in n.slots():
             uses[s] = uses.get(s, 0) + 1
-    for s in output_slots:
-        uses[s] = uses.get(s, 0) + 1
-    consumer: Dict[int, _Node] = {}
-    for n in nodes:
-        for s in n.slots():
             consumer[s] = n
 
-    def lone_conv(slot: int, ops: tuple = (_ConvFn,)) -> Optional[_Node]:
+    def lone_producer(slot: int, ops: tuple = (_ConvFn,)) -> Optional[_Node]:
         p = producer.get(slot)
         if (p is not None and p.op in ops and not p.relu and p.residual is None
                 and uses.get(slot) == 1 and not p.kwargs and meta[slot][1] in
@@ -242,12 +230,11 @@ def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
         if n.op is _AddFn and not n.kwargs and all(k == _SLOT for k, _ in n.args):
             (_, a), (_, b) = n.args
             same = meta[a] == meta[b] == meta[n.out] and a != b
-            conv = lone_conv(a) if same else None
+            conv = lone_producer(a) if same else None
             other = b
             if conv is None and same:
-                conv, other = lone_conv(b), a
-            if conv is not None:
-                removed.add(id(conv))
+                conv, other = lone_producer(b), a
+            if conv is not None:  # moves from its place in out_nodes to the add's
                 out_nodes = [m for m in out_nodes if m is not conv]
                 conv.residual = other
                 conv.out = n.out
@@ -261,7 +248,7 @@ def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
                 out_nodes.append(conv)
                 continue
         if n.op is _ReluFn and not n.kwargs and n.args[0][0] == _SLOT:
-            conv = lone_conv(n.args[0][1], (_ConvFn, _LinearFn))
+            conv = lone_producer(n.args[0][1], (_ConvFn, _LinearFn))
             if conv is not None:
                 conv.relu = True
                 conv.out = n.out
@@ -289,21 +276,6 @@ def _live(nodes: List[_Node], out_slots: set) -> List[_Node]:
             kept.append(n)
             needed.update(n.slots())
     return kept[::-1]
-
-
-def _close(got: List[np.ndarray], want: List[np.ndarray], rtol: float, atol: float) -> bool:
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        if g.shape != w.shape or g.dtype != w.dtype:
-            return False
-        if not np.issubdtype(w.dtype, np.floating):
-            if not np.array_equal(g, w):
-                return False
-            continue
-        scale = float(np.max(np.abs(w))) if w.size else 0.0
-        if not np.allclose(g, w, rtol=rtol, atol=atol * max(scale, 1.0), equal_nan=True):
-            return False
-    return True
 
 
 def _perturbed(a: np.ndarray) -> np.ndarray:
@@ -337,13 +309,7 @@ class InferenceModule(Module):
 
     def forward(self, *inputs: Any) -> Any:
         arrays = [_input_array(t) for t in inputs]
-        key = tuple([(a.shape, a.dtype) for a in arrays])
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._trace([Tensor._wrap(a) for a in arrays])
-            self._plans[key] = plan
-            if len(self._plans) > _MAX_SIGNATURES:
-                self._plans.popitem(last=False)
+        plan = self._plan(arrays)
         outs = [Tensor._wrap(o) for o in plan.run(arrays)]
         if plan.structure == "tensor":
             return outs[0]
@@ -351,9 +317,17 @@ class InferenceModule(Module):
 
     def plan_for(self, *inputs: Any) -> _Plan:
         """The plan that runs inputs of this signature (traced now if needed)."""
-        self.forward(*inputs)
-        arrays = [_input_array(t) for t in inputs]
-        return self._plans[tuple([(a.shape, a.dtype) for a in arrays])]
+        return self._plan([_input_array(t) for t in inputs])
+
+    def _plan(self, arrays: List[np.ndarray]) -> _Plan:
+        key = tuple([(a.shape, a.dtype) for a in arrays])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._trace([Tensor._wrap(a) for a in arrays])
+            self._plans[key] = plan
+            if len(self._plans) > _MAX_SIGNATURES:
+                self._plans.popitem(last=False)
+        return plan
 
     def _trace(self, inputs: List[Tensor]) -> _Plan:
         model = self.model
@@ -365,11 +339,11 @@ class InferenceModule(Module):
             with no_grad():
                 out = model(*inputs)
             tracer.check_unmodified()
-            outs, structure = _flatten_output(out)
         except _Untraceable as e:
             raise RuntimeError(f"optimize_for_inference: cannot trace this model: {e}") from None
         finally:
             _function._TRACER = None
+        outs, structure = _output_tensors(out)
         outputs = [(_SLOT, tracer.slot_of[id(t)]) if id(t) in tracer.slot_of
                    else (_CONST, t.data) for t in outs]
         want = [np.array(t.data, copy=True) for t in outs]
@@ -378,12 +352,13 @@ class InferenceModule(Module):
         _specialize(nodes)
         plan = _Plan(len(inputs), len(tracer.tensors), nodes, outputs, structure)
         arrays = [t.data for t in inputs]
-        ok = _close(plan.run(arrays), want, self.rtol, self.atol)
+        ok = _outputs_close(plan.run(arrays), want, self.rtol, self.atol)
         if ok:  # a second input: catches values computed outside the traced ops
             other = [_perturbed(a) for a in arrays]
             with no_grad():
-                eager, _ = _flatten_output(model(*[Tensor(a) for a in other]))
-            ok = _close(plan.run(other), [t.data for t in eager], self.rtol, self.atol)
+                eager, _ = _output_tensors(model(*[Tensor(a) for a in other]))
+            ok = _outputs_close(plan.run(other), [t.data for t in eager], self.rtol,
+                                self.atol)
         if not ok:
             raise RuntimeError(
                 "optimize_for_inference: the traced model's output differs from the eager "
@@ -397,19 +372,17 @@ def optimize_for_inference(model: Module, example_inputs: Any = None, rtol: floa
                            atol: float = 1e-5) -> InferenceModule:
     """A frozen, eval-mode copy of ``model`` for fast inference (``model`` is unchanged):
     batch norm folded into the convolutions before it (``fuse_conv_bn``), the model traced
-    into a list of kernel calls, and every convolution followed only by a ReLU, or by an add
-    of a same-shaped tensor (a residual shortcut) and possibly a ReLU, run as one fused
-    convolution. ``example_inputs`` (a Tensor / array or a tuple of them) is used for the
-    batch-norm folding check and traced at once; other input shapes are traced on first
-    use. Each trace is checked against the eager model (``rtol``, and ``atol`` relative to
-    the output's largest value) and raises RuntimeError if it differs."""
-    from ember.utils.fusion import fuse_conv_bn
-
+    into a list of kernel calls, every convolution followed only by a ReLU, or by an add of
+    a same-shaped tensor (a residual shortcut) and possibly a ReLU, run as one fused
+    convolution, and every Linear followed only by a ReLU as one GEMM. ``example_inputs`` (a
+    Tensor / array or a tuple of them) is used for the batch-norm folding check and traced
+    at once; other input shapes are traced on first use. Each trace is checked against the
+    eager model (``rtol``, and ``atol`` relative to the output's largest value) and raises
+    RuntimeError if it differs."""
     if example_inputs is None:
         raise TypeError("optimize_for_inference: example_inputs is required (one batch of "
                         "the shape the model takes)")
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
-    inputs = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in inputs)
     fused = fuse_conv_bn(model, inputs, rtol=rtol, atol=atol)
     module = InferenceModule(fused, rtol, atol)
     module(*inputs)
