@@ -118,6 +118,23 @@ def test_gemm_large_by_random_vector(dtype, isa):
         assert np.max(np.abs(lhs - rhs) / scale) < TOL[dtype], (m, n, k, dtype)
 
 
+@pytest.mark.parametrize("m", [112, 113, 128, 140, 141])
+def test_b_read_in_place_up_to_its_row_bound(m, isa):
+    """Around the row count below which the AVX-512 kernel reads a row-contiguous B in place
+    (140) instead of packing it, and the classifier-sized products that now use two threads
+    (>= 300k multiply-adds), with several blocks of k and the bias + ReLU epilogue."""
+    rng = np.random.default_rng(m)
+    before = ember.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ember.set_num_threads(threads)
+            for n, k in [(256, 784), (10, 256), (256, 10)]:
+                check_case(rng, (m, n, k, False, False, 1.0, 0.0, 0), np.float32, threads)
+                check_case(rng, (m, n, k, False, True, 1.0, 0.5, 3), np.float32, threads)
+    finally:
+        ember.set_num_threads(before)
+
+
 def test_beta_zero_ignores_nan_in_out():
     a = np.ones((3, 4), np.float32)
     b = np.ones((4, 5), np.float32)

@@ -11,15 +11,22 @@ namespace ember::gemm {
 
 namespace {
 
-// Below ~100^3 multiply-adds a parallel region costs more than it saves (measured with the
-// AVX-512 kernel, 2 threads: 64^3 ran at 56 GFLOPS vs 75 on one thread; 128^3 at 134 vs 120).
-int threads_for(int64_t m, int64_t n, int64_t k) {
+// Below ~70^3 multiply-adds a parallel region costs more than it saves (measured with the
+// AVX-512 kernel, 2 threads: 64^3 ran at 56 GFLOPS vs 75 on one thread; 128^3 at 134 vs
+// 120). From there up, two threads: 128x256 @ 256x10 (an MLP's classifier) 10.8 -> 8.8 us,
+// 64x84 @ 84x120 12.7 -> 9.9 us. A parallel region also keeps the idle workers spinning
+// (libgomp puts them to sleep after GOMP_SPINCOUNT spins, ~0.1 ms at the benchmarks'
+// 10000, and waking them costs the next region ~30 us): with the classifier's products
+// serial, the MLP's training step paid that wake-up in the ReLU backward after the loss.
+// (gemm_batched keeps products below 2^20 multiply-adds on one thread each and runs the
+// batch in parallel instead: serial_below = 2^20 there.)
+int threads_for(int64_t m, int64_t n, int64_t k, double serial_below = 300000.0) {
   const int nt = get_num_threads();
   if (nt <= 1) return 1;
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (work < 1048576.0) return 1;
+  if (work < serial_below) return 1;
   const int64_t by_work = static_cast<int64_t>(work / 524288.0);
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, by_work)));
+  return static_cast<int>(std::max<int64_t>(2, std::min<int64_t>(nt, by_work)));
 }
 
 void check_args(int64_t m, int64_t n, int64_t k, int64_t a_rs, int64_t a_cs, int64_t b_rs,
@@ -176,7 +183,7 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   const int nt = get_num_threads();
   // Many small products: one thread per product (each GEMM alone would run on one thread
   // anyway, see threads_for); otherwise each product uses all threads in turn.
-  if (nt > 1 && batch >= nt && threads_for(m, n, k) < nt) {
+  if (nt > 1 && batch >= nt && threads_for(m, n, k, 1048576.0) < nt) {
 #ifdef EMBER_HAVE_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif

@@ -42,7 +42,7 @@ struct Kernel : MicroEntries<Kernel<Scalar, MC_, KC_, NC_, NV>, Scalar> {
   using R = typename V::R;
   static constexpr int kW = V::kLanes;
   static constexpr int MR = 14, NR = NV * kW, MC = MC_, KC = KC_, NC = NC_;
-  static constexpr int64_t kDirectBMaxM = 8 * MR;  // see gemm_serial
+  static constexpr int64_t kDirectBMaxM = 10 * MR;  // 140 rows: see gemm_serial
 
   // C[0:ROWS, 0:NR] := alpha * A @ B + beta * C. The accumulators are named variables (GCC
   // keeps an array of vectors in memory and reloads it every step).
