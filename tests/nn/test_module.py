@@ -55,6 +55,22 @@ def test_train_eval_propagates():
     assert all(m.training for m in net.modules())
 
 
+def test_train_calls_each_childs_own_train():
+    """As PyTorch: a sub-module overriding train() (here one that keeps its batch norm in eval
+    mode, a common fine-tuning trick) is honoured when its parent switches modes."""
+    class FrozenBN(nn.BatchNorm1d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    net = nn.Sequential(nn.Linear(3, 4), FrozenBN(4), nn.Sequential(nn.ReLU()))
+    net.eval()
+    net.train()
+    assert net.training and net[0].training and net[2][0].training
+    assert not net[1].training
+    with pytest.raises(TypeError, match="train: mode must be a bool, got int"):
+        net.train(1)
+
+
 def test_state_dict_round_trip_and_buffers():
     ember.manual_seed(0)
     a, b = Net(), Net()

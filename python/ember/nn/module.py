@@ -186,10 +186,14 @@ class Module:
 
     # ----------------------------------------------------------------- modes & grads
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and, through their own ``train``, on its children
+        (as PyTorch: a sub-module that overrides ``train`` is honoured)."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for m in self._modules.values():
+            if m is not None:
+                m.train(mode)
         return self
 
     def eval(self) -> "Module":

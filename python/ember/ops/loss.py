@@ -25,8 +25,13 @@ def _reduce(losses: np.ndarray, reduction: str, denom: float) -> np.ndarray:
     if reduction == "none":
         return losses
     total = losses.sum(dtype=losses.dtype)
-    with np.errstate(invalid="ignore"):  # the mean of nothing is nan, quietly (as PyTorch)
-        return np.asarray(total / denom if reduction == "mean" else total, dtype=losses.dtype)
+    if reduction == "sum":
+        return np.asarray(total, dtype=losses.dtype)
+    if denom == 0:  # every target ignored: the mean of nothing is nan, quietly (as PyTorch)
+        return np.asarray(np.nan, dtype=losses.dtype)
+    # (np.errstate is avoided on this per-step path: entering it cost ~60 us inside a
+    # training step, its context variable's copy landing there.)
+    return np.asarray(total / denom, dtype=losses.dtype)
 
 
 def _mean_denom(n: int) -> float:
