@@ -157,7 +157,10 @@ def run_child(threads: int, quick: bool, names: List[str]) -> Dict[str, Any]:
         fused = fused_infer(name, em["model"])
         if fused is not None:
             infer_fns["ember-fused"] = fused
-        infer = _timing.interleaved(infer_fns, reps=reps, min_sample_s=0.05,
+        # Inferences are short (0.3 ms for the MLP): more repetitions for the same time, so
+        # that a few seconds of load on the shared host move the median less (one MLP run
+        # under load gave its fused inference 0.93x with 9; 1.29x in runs just after it).
+        infer = _timing.interleaved(infer_fns, reps=7 if quick else 15, min_sample_s=0.05,
                                     max_total_s=10 if quick else 45)
         batch = MODELS[name][0]
         row = {"model": name, "batch": batch, "forward_flops": flops,
