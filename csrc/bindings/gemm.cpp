@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "bindings/common.h"
 #include "ember/cpu.h"
@@ -163,6 +164,91 @@ py::array bmm_py(const py::array& a, const py::array& b, py::object out,
   return c;
 }
 
+// linear_chain(x, weights, biases, relus): x (m, k0) C-contiguous; weights[l] the layer's
+// W^T (k_l, n_l) with unit column stride (rows may be padded), k_0 = x's columns and k_l =
+// n_{l-1}; biases[l] None or (n_l,) contiguous; relus[l] a bool. Returns the last layer's
+// (m, n_L) output; the intermediate outputs are allocated here and dropped.
+py::array linear_chain_py(const py::array& x, const py::list& weights, const py::list& biases,
+                          const py::list& relus) {
+  const char* op = "linear_chain";
+  check_float(op, "x", x);
+  check_ndim(op, "x", x, 2);
+  check_c_contiguous(op, "x", x);
+  const size_t nl = weights.size();
+  if (nl == 0) throw py::value_error(std::string(op) + ": argument 'weights' is empty");
+  if (biases.size() != nl || relus.size() != nl) {
+    throw py::value_error(std::string(op) + ": 'weights', 'biases' and 'relus' must have the "
+                          "same length, got " + std::to_string(nl) + ", " +
+                          std::to_string(biases.size()) + " and " +
+                          std::to_string(relus.size()));
+  }
+  const int64_t m = x.shape(0);
+  int64_t k = x.shape(1);
+  std::vector<py::array> keep;  // weights, biases and outputs, alive until the call returns
+  std::vector<int64_t> ldw(nl);
+  std::vector<bool> relu(nl);
+  for (size_t l = 0; l < nl; ++l) {
+    const std::string wname = "weights[" + std::to_string(l) + "]";
+    const std::string bname = "biases[" + std::to_string(l) + "]";
+    if (!py::isinstance<py::array>(weights[l]))
+      throw py::type_error(std::string(op) + ": argument '" + wname + "' must be a NumPy array");
+    py::array w = weights[l].cast<py::array>();
+    check_same_dtype(op, wname.c_str(), w, "x", x);
+    check_ndim(op, wname.c_str(), w, 2);
+    if (w.shape(0) != k) {
+      throw py::value_error(std::string(op) + ": argument '" + wname + "' must have " +
+                            std::to_string(k) + " rows (the previous layer's width), got shape " +
+                            shape_str(w));
+    }
+    if (w.shape(1) > 1 && w.strides(1) != w.itemsize()) {
+      throw py::value_error(std::string(op) + ": argument '" + wname +
+                            "' must have unit stride in its last dimension");
+    }
+    ldw[l] = w.shape(0) > 1 ? elem_stride(op, wname.c_str(), w, 0) : w.shape(1);
+    if (ldw[l] < w.shape(1)) {
+      throw py::value_error(std::string(op) + ": argument '" + wname + "' has rows " +
+                            std::to_string(ldw[l]) + " elements apart, fewer than its " +
+                            std::to_string(w.shape(1)) + " columns");
+    }
+    keep.push_back(w);
+    if (!biases[l].is_none()) {
+      if (!py::isinstance<py::array>(biases[l]))
+        throw py::type_error(std::string(op) + ": argument '" + bname +
+                             "' must be a NumPy array or None");
+      py::array b = biases[l].cast<py::array>();
+      check_like(op, bname.c_str(), b, "x", x, 1);
+      check_shape(op, bname.c_str(), b, {static_cast<int64_t>(w.shape(1))});
+    }
+    if (!py::isinstance<py::bool_>(relus[l]))
+      throw py::type_error(std::string(op) + ": argument 'relus' must hold bools");
+    relu[l] = relus[l].cast<bool>();
+    k = w.shape(1);
+  }
+  return dispatch_float(x, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    std::vector<gemm::ChainLayer<T>> layers(nl);
+    std::vector<py::array> outs;
+    for (size_t l = 0; l < nl; ++l) {
+      const py::array& w = keep[l];
+      outs.push_back(py::array(x.dtype(), {m, static_cast<int64_t>(w.shape(1))}));
+      gemm::ChainLayer<T>& L = layers[l];
+      L.wt = static_cast<const T*>(w.data());
+      L.ldw = ldw[l];
+      L.k = w.shape(0);
+      L.n = w.shape(1);
+      L.bias = ptr_or_null<T>(biases[l]);
+      L.relu = relu[l];
+      L.out = static_cast<T*>(outs.back().mutable_data());
+    }
+    const T* px = static_cast<const T*>(x.data());
+    {
+      py::gil_scoped_release nogil;
+      gemm::linear_chain<T>(m, px, x.shape(1), layers.data(), static_cast<int64_t>(nl));
+    }
+    return outs.back();
+  });
+}
+
 }  // namespace
 
 void register_gemm(py::module_& m) {
@@ -172,6 +258,11 @@ void register_gemm(py::module_& m) {
         "out := alpha * op(a) @ op(b) + beta * out for 2-D float32/float64 arrays, then "
         "+ bias (one value per column) and ReLU if given (applied to each register tile "
         "as it is finished); returns out.");
+  m.def("linear_chain", &linear_chain_py, py::arg("x"), py::arg("weights"), py::arg("biases"),
+        py::arg("relus"),
+        "A chain of linear layers y_l = y_{l-1} @ weights[l] + biases[l] (ReLU where relus[l]), "
+        "y_0 = x, weights[l] given as W^T (in, out); the threads split x's rows and run every "
+        "layer on their own rows in one parallel region. Returns the last layer's output.");
   m.def("bmm", &bmm_py, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
         py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
         py::arg("beta") = 0.0,

@@ -253,3 +253,74 @@ def test_set_isa_rejects_unknown_and_unavailable():
     if "avx512" not in available_isas():
         with pytest.raises(ValueError, match="not available"):
             _C.set_isa("avx512")
+
+
+def chain_reference(x, weights, biases, relus):
+    """Float64 reference of _C.linear_chain and the scale of its terms (for the tolerance)."""
+    h = x.astype(np.float64)
+    scale = np.abs(h)
+    for wt, b, relu in zip(weights, biases, relus):
+        w64 = wt.astype(np.float64)
+        scale = scale @ np.abs(w64) + (0 if b is None else np.abs(b)) + 1.0
+        h = h @ w64 + (0 if b is None else b)
+        if relu:
+            h = np.maximum(h, 0)
+    return h, scale
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_linear_chain_matches_numpy(dtype, isa):
+    """Random chains (widths 1..300, padded W^T rows, bias or not, ReLU or not, batches from
+    1 row to past two register tiles per thread) on one and two threads."""
+    rng = np.random.default_rng(11 + (dtype == np.float64))
+    before = ember.get_num_threads()
+    try:
+        for i in range(40):
+            ember.set_num_threads(1 if i % 4 == 0 else before)
+            m = int(rng.choice([1, 5, 16, 33, 128, 200]))
+            widths = [int(rng.integers(1, 300)) for _ in range(int(rng.integers(1, 5)))]
+            x = rng.standard_normal((m, int(rng.integers(1, 300)))).astype(dtype)
+            weights, biases, relus, k = [], [], [], x.shape[1]
+            for n in widths:
+                pad = int(rng.choice([0, 3, 16]))
+                w = stored(rng, k, n, pad, dtype)  # a view with padded rows
+                w *= dtype(1 / np.sqrt(k))
+                weights.append(w)
+                biases.append(rng.standard_normal(n).astype(dtype) if rng.random() < 0.7
+                              else None)
+                relus.append(bool(rng.random() < 0.6))
+                k = n
+            got = _C.linear_chain(x, weights, biases, relus)
+            want, scale = chain_reference(x, weights, biases, relus)
+            assert got.shape == (m, widths[-1]) and got.dtype == dtype
+            err = np.max(np.abs(got - want) / scale)
+            assert err < TOL[dtype] * 4, (i, m, widths, err)
+    finally:
+        ember.set_num_threads(before)
+
+
+def test_linear_chain_rejects_bad_arguments():
+    x = np.zeros((4, 3), np.float32)
+    w = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match="linear_chain: argument 'weights' is empty"):
+        _C.linear_chain(x, [], [], [])
+    with pytest.raises(ValueError, match="must have the same length, got 1, 0 and 1"):
+        _C.linear_chain(x, [w], [], [True])
+    with pytest.raises(ValueError, match=r"'weights\[1\]' must have 2 rows \(the previous "
+                                         r"layer's width\), got shape \(3, 2\)"):
+        _C.linear_chain(x, [w, w], [None, None], [True, False])
+    with pytest.raises(TypeError, match=r"'weights\[0\]' has dtype float64 but 'x' has dtype "
+                                        "float32"):
+        _C.linear_chain(x, [w.astype(np.float64)], [None], [False])
+    with pytest.raises(ValueError, match=r"'weights\[0\]' must have unit stride"):
+        _C.linear_chain(x, [np.zeros((2, 3), np.float32).T], [None], [False])
+    with pytest.raises(ValueError, match="argument 'x' must be C-contiguous"):
+        _C.linear_chain(np.zeros((3, 4), np.float32).T, [w], [None], [False])
+    with pytest.raises(ValueError, match=r"argument 'biases\[0\]' must have shape \(2,\)"):
+        _C.linear_chain(x, [w], [np.zeros(3, np.float32)], [False])
+    with pytest.raises(TypeError, match="argument 'relus' must hold bools"):
+        _C.linear_chain(x, [w], [None], [1])
+    with pytest.raises(TypeError, match=r"'weights\[0\]' must be a NumPy array"):
+        _C.linear_chain(x, [[[0.0, 0.0]] * 3], [None], [False])
+    with pytest.raises(TypeError, match="argument 'x' must be float32 or float64"):
+        _C.linear_chain(x.astype(np.int64), [w], [None], [False])

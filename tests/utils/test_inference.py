@@ -79,16 +79,56 @@ def test_zoo_models_match_eager(name, shape):
     assert opt.plan_for(x).count("conv_relu") > 0
 
 
-def test_mlp_linear_relu_fused():
-    """Linear + ReLU runs as one GEMM with the bias and ReLU applied by its threads."""
+def test_mlp_linear_relu_fused_and_chained():
+    """Linear + ReLU runs as one GEMM with the bias and ReLU applied by its threads, and the
+    three layers, each read only by the next, as one linear_chain call; the profiler names
+    the chain."""
     ember.manual_seed(0)
     model = _models.mlp(nn)
     x = ember.tensor(np.random.default_rng(5).standard_normal((16, 1, 28, 28)).astype(np.float32))
     opt = optimize_for_inference(model, x)
     plan = opt.plan_for(x)
-    assert plan.count("linear_relu") == 2
-    assert [n.op.__name__ for n in plan.nodes] == ["Reshape", "Linear", "Linear", "Linear"]
+    assert plan.count("linear_relu") == 2 and plan.count("linear_chain") == 3
+    assert [n.op.__name__ for n in plan.nodes] == ["Reshape", "Linear"]
+    assert plan.nodes[1].name() == "LinearChain x3"
     close(opt(x).numpy(), eager(model, x).numpy())
+    with ember.profiler.profile() as prof:
+        opt(x)
+    assert [(r.name, r.calls) for r in prof.key_averages()] == [("Reshape", 1),
+                                                                ("LinearChain x3", 1)]
+    # float64, and a batch too small for two threads, take the same chain
+    x64 = ember.tensor(np.random.default_rng(6).standard_normal((3, 1, 28, 28)))
+    opt64 = optimize_for_inference(model.double(), x64)
+    assert opt64.plan_for(x64).count("linear_chain") == 3
+    close(opt64(x64).numpy(), eager(model, x64).numpy())
+
+
+class HiddenUsedTwice(nn.Module):
+    """The first layer's output feeds the second layer and is also returned; the second and
+    third layers still chain. Linear on 3-D inputs takes the per-layer fallback."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = F.relu(self.a(x))
+        return self.c(F.relu(self.b(h))), h
+
+
+def test_chain_stops_at_shared_results_and_falls_back():
+    ember.manual_seed(0)
+    model = HiddenUsedTwice()
+    x = ember.randn(5, 6)
+    opt = optimize_for_inference(model, x)
+    plan = opt.plan_for(x)
+    assert [n.name() for n in plan.nodes] == ["Linear+Relu", "LinearChain x2"]
+    for got, want in zip(opt(x), eager(model, x)):
+        close(got.numpy(), want.numpy())
+    x3 = ember.randn(2, 5, 6)  # (batch, tokens, features): the chain's per-layer fallback
+    assert opt.plan_for(x3).count("linear_chain") == 2
+    for got, want in zip(opt(x3), eager(model, x3)):
+        close(got.numpy(), want.numpy())
 
 
 def test_matches_torch():

@@ -2,6 +2,7 @@
 #include "ember/gemm/gemm.h"
 
 #include <algorithm>
+#include <exception>
 #include <stdexcept>
 
 #include "ember/cpu.h"
@@ -199,6 +200,48 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   }
 }
 
+template <typename T>
+void linear_chain(int64_t m, const T* x, int64_t ldx, const ChainLayer<T>* layers,
+                  int64_t nlayers) {
+  if (m <= 0 || nlayers <= 0) return;
+  double work = 0;
+  for (int64_t l = 0; l < nlayers; ++l)
+    work += static_cast<double>(m) * static_cast<double>(layers[l].n) *
+            static_cast<double>(layers[l].k);
+  // Threads as for one product of the chain's whole work (threads_for), each with at least
+  // one register tile's worth of rows.
+  int nt = work < 300000.0 ? 1 : get_num_threads();
+  nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, m / 8)));
+  std::exception_ptr error;
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+#endif
+  for (int t = 0; t < nt; ++t) {
+    const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
+    try {
+      const T* in = x + r0 * ldx;
+      int64_t ld_in = ldx;
+      for (int64_t l = 0; l < nlayers; ++l) {
+        const ChainLayer<T>& L = layers[l];
+        Finish<T> fin;
+        fin.bias = L.bias;
+        fin.relu = L.relu;
+        T* out = L.out + r0 * L.n;
+        gemm_strided_threads(r1 - r0, L.n, L.k, T(1), in, ld_in, int64_t(1), L.wt, L.ldw,
+                             int64_t(1), T(0), out, L.n, 1, fin);
+        in = out;
+        ld_in = L.n;
+      }
+    } catch (...) {
+#ifdef EMBER_HAVE_OPENMP
+#pragma omp critical(ember_linear_chain)
+#endif
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 #define EMBER_GEMM_INSTANTIATE(T)                                                             \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,        \
                         const T*, int64_t, T, T*, int64_t);                                  \
@@ -222,7 +265,8 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   template void gemm_gather_cols<T>(int64_t, int64_t, int64_t, const T*, const int64_t*,     \
                                     const T*, int64_t, T, T*, int64_t);                       \
   template void gemm_gather_both<T>(int64_t, int64_t, int64_t, const T*, const int64_t*,     \
-                                    const T*, const int64_t*, T, T*, int64_t);
+                                    const T*, const int64_t*, T, T*, int64_t);                \
+  template void linear_chain<T>(int64_t, const T*, int64_t, const ChainLayer<T>*, int64_t);
 EMBER_GEMM_INSTANTIATE(float)
 EMBER_GEMM_INSTANTIATE(double)
 #undef EMBER_GEMM_INSTANTIATE

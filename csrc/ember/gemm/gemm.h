@@ -68,6 +68,25 @@ void gemm_strided_threads(int64_t m, int64_t n, int64_t k, T alpha, const T* a, 
                           int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, T beta, T* c,
                           int64_t ldc, int max_threads, const Finish<T>& fin = Finish<T>{});
 
+// One layer of linear_chain: out (m x n, contiguous) = in @ wt (+ bias per column, then ReLU
+// when relu), with wt the layer's W^T, k x n with row stride ldw and unit column stride.
+template <typename T>
+struct ChainLayer {
+  const T* wt = nullptr;
+  int64_t ldw = 0, k = 0, n = 0;
+  const T* bias = nullptr;
+  bool relu = false;
+  T* out = nullptr;
+};
+
+// A chain of linear layers (an MLP's inference), each layer's output the next one's input,
+// in ONE parallel region: the threads split the m rows of x (row stride ldx) and each runs
+// every layer on its own rows, so there is no barrier between layers and each thread reads
+// back the intermediate rows it wrote itself. Layer l's output goes to layers[l].out.
+template <typename T>
+void linear_chain(int64_t m, const T* x, int64_t ldx, const ChainLayer<T>* layers,
+                  int64_t nlayers);
+
 // Batched: for i in [0, batch): C_i := alpha * A_i @ B_i + beta * C_i with A_i = a + i*stride_a
 // (and likewise B, C); per-matrix strides as in gemm_strided.
 template <typename T>
