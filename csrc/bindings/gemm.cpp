@@ -184,7 +184,10 @@ py::array linear_chain_py(const py::array& x, const py::list& weights, const py:
   }
   const int64_t m = x.shape(0);
   int64_t k = x.shape(1);
-  std::vector<py::array> keep;  // weights, biases and outputs, alive until the call returns
+  // The weights and biases, held here so that no other Python thread can free them while
+  // the kernel runs without the GIL.
+  std::vector<py::array> keep;
+  std::vector<py::object> keep_bias;  // an array or None per layer
   std::vector<int64_t> ldw(nl);
   std::vector<bool> relu(nl);
   for (size_t l = 0; l < nl; ++l) {
@@ -218,6 +221,9 @@ py::array linear_chain_py(const py::array& x, const py::list& weights, const py:
       py::array b = biases[l].cast<py::array>();
       check_like(op, bname.c_str(), b, "x", x, 1);
       check_shape(op, bname.c_str(), b, {static_cast<int64_t>(w.shape(1))});
+      keep_bias.push_back(b);
+    } else {
+      keep_bias.push_back(py::none());
     }
     if (!py::isinstance<py::bool_>(relus[l]))
       throw py::type_error(std::string(op) + ": argument 'relus' must hold bools");
@@ -236,7 +242,7 @@ py::array linear_chain_py(const py::array& x, const py::list& weights, const py:
       L.ldw = ldw[l];
       L.k = w.shape(0);
       L.n = w.shape(1);
-      L.bias = ptr_or_null<T>(biases[l]);
+      L.bias = ptr_or_null<T>(keep_bias[l]);
       L.relu = relu[l];
       L.out = static_cast<T*>(outs.back().mutable_data());
     }

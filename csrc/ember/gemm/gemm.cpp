@@ -21,7 +21,9 @@ namespace {
 // serial, the MLP's training step paid that wake-up in the ReLU backward after the loss.
 // (gemm_batched keeps products below 2^20 multiply-adds on one thread each and runs the
 // batch in parallel instead: serial_below = 2^20 there.)
-int threads_for(int64_t m, int64_t n, int64_t k, double serial_below = 300000.0) {
+constexpr double kSerialWork = 300000.0;
+
+int threads_for(int64_t m, int64_t n, int64_t k, double serial_below = kSerialWork) {
   const int nt = get_num_threads();
   if (nt <= 1) return 1;
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
@@ -210,7 +212,7 @@ void linear_chain(int64_t m, const T* x, int64_t ldx, const ChainLayer<T>* layer
             static_cast<double>(layers[l].k);
   // Threads as for one product of the chain's whole work (threads_for), each with at least
   // one register tile's worth of rows.
-  int nt = work < 300000.0 ? 1 : get_num_threads();
+  int nt = work < kSerialWork ? 1 : get_num_threads();
   nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, m / 8)));
   std::exception_ptr error;
 #ifdef EMBER_HAVE_OPENMP
