@@ -364,7 +364,8 @@ FUSED = [
 @pytest.mark.parametrize("threads", [1, 2])
 def test_forward_with_residual_and_relu(cfg, name, dtype, threads, algo):
     """conv2d_forward(..., residual, relu) = relu(conv(x) + bias + residual) on every path
-    (each applies it to the part of y it has just written), NaN kept by the ReLU."""
+    (each applies it to the part of y it has just written), with and without a bias, NaN
+    kept by the ReLU."""
     n, c, h, w_, k, r, stride, p = cfg
     ember.set_num_threads(threads)
     algo(name)
@@ -377,17 +378,21 @@ def test_forward_with_residual_and_relu(cfg, name, dtype, threads, algo):
     res = rng.standard_normal(conv.shape).astype(dtype)
     res[0, 0, 0, 0] = np.nan
     tol = 1e-4 if dtype == np.float32 else 1e-11
-    for residual in (None, res):
-        for relu in (False, True):
-            want = conv + (0 if residual is None else residual.astype(np.float64))
-            if relu:
-                want = np.where(want < 0, 0, want)  # NaN stays NaN
-            got = _C.conv2d_forward(x, w, b, *args, residual=residual, relu=relu)
-            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.nanmax(np.abs(want)),
-                                       err_msg=f"{name} {cfg} residual={residual is not None} "
-                                               f"relu={relu}")
-            if relu:
-                assert (got[~np.isnan(got)] >= 0).all()
+    conv_nobias = reference(x, w, None, (stride, stride), (p, p), 1)
+    for bias in (b, None):
+        for residual in (None, res):
+            for relu in (False, True):
+                want = (conv if bias is not None else conv_nobias) + (
+                    0 if residual is None else residual.astype(np.float64))
+                if relu:
+                    want = np.where(want < 0, 0, want)  # NaN stays NaN
+                got = _C.conv2d_forward(x, w, bias, *args, residual=residual, relu=relu)
+                np.testing.assert_allclose(
+                    got, want, rtol=tol, atol=tol * np.nanmax(np.abs(want)),
+                    err_msg=f"{name} {cfg} bias={bias is not None} "
+                            f"residual={residual is not None} relu={relu}")
+                if relu:
+                    assert (got[~np.isnan(got)] >= 0).all()
 
 
 def test_forward_residual_errors():

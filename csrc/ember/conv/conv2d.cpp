@@ -364,11 +364,14 @@ void frame_forward_range(const Conv2dShape& s, const T* x, const T* wt, const T*
                             len);
       for (int64_t k = 0; k < Kg; ++k) {
         const T bias = b != nullptr ? b[g * Kg + k] : T(0);
-        T* yk = y + (n * s.K + g * Kg + k) * pq;
+        const int64_t at = (n * s.K + g * Kg + k) * pq;
+        T* yk = y + at;
         const T* src = yf + k * len;
+        const T* res = epi.residual != nullptr ? epi.residual + at : nullptr;
+        // The valid columns out, plus the bias, the residual and the ReLU in the same pass.
         for (int64_t p = 0; p < s.P; ++p)
-          for (int64_t q = 0; q < s.Q; ++q) yk[p * s.Q + q] = src[p * f.Wf + q] + bias;
-        if (epi.active()) apply_epilogue(epi, y, (n * s.K + g * Kg + k) * pq, pq);
+          finish_row<T>(src + p * f.Wf, yk + p * s.Q, res != nullptr ? res + p * s.Q : nullptr,
+                        bias, epi.relu, s.Q);
       }
     }
   }
@@ -488,13 +491,8 @@ void direct_forward_range(const Conv2dShape& s, const T* x, const T* wp, const T
       for (int64_t i = 0; i < nimg; ++i) {  // pixel-major -> NCHW (8x8 register transposes)
         T* yi = y + ((na + i) * s.K + g * Kg) * pq;
         gemm::transpose<T>(pq, Kg, yp + i * pq * Kg, Kg, yi, pq);
-        if (b != nullptr) {
-          for (int64_t k = 0; k < Kg; ++k) {
-            const T bias = b[g * Kg + k];
-            for (int64_t j = 0; j < pq; ++j) yi[k * pq + j] += bias;
-          }
-        }
-        if (epi.active()) apply_epilogue(epi, y, ((na + i) * s.K + g * Kg) * pq, Kg * pq);
+        apply_bias_epilogue(epi, b != nullptr ? b + g * Kg : nullptr, y,
+                            ((na + i) * s.K + g * Kg) * pq, Kg, pq);
       }
     }
   }
@@ -820,11 +818,7 @@ void pixel_pass(const Conv2dShape& s, bool forward, const T* src, const T* w, co
     for (int64_t n = n0; n < n1; ++n) {
       T* dn = dst + n * out_ch * out_px;
       gemm::transpose<T>(out_px, out_ch, op + n * out_px * out_ch, out_ch, dn, out_px);
-      if (b != nullptr) {
-        for (int64_t k = 0; k < out_ch; ++k)
-          for (int64_t j = 0; j < out_px; ++j) dn[k * out_px + j] += b[k];
-      }
-      if (epi.active()) apply_epilogue(epi, dst, n * out_ch * out_px, out_ch * out_px);
+      apply_bias_epilogue(epi, b, dst, n * out_ch * out_px, out_ch, out_px);
     }
   });
 }
