@@ -19,17 +19,20 @@ namespace {
 // (libgomp puts them to sleep after GOMP_SPINCOUNT spins, ~0.1 ms at the benchmarks'
 // 10000, and waking them costs the next region ~30 us): with the classifier's products
 // serial, the MLP's training step paid that wake-up in the ReLU backward after the loss.
-// (gemm_batched keeps products below 2^20 multiply-adds on one thread each and runs the
-// batch in parallel instead: serial_below = 2^20 there.)
-constexpr double kSerialWork = 300000.0;
+// gemm_batched keeps products below 2^20 multiply-adds on one thread each and runs the
+// batch in parallel instead (kBatchSerialWork).
+constexpr double kSerialWork = 300000.0, kBatchSerialWork = 1048576.0;
 
-int threads_for(int64_t m, int64_t n, int64_t k, double serial_below = kSerialWork) {
+int threads_for_work(double work, double serial_below = kSerialWork) {
   const int nt = get_num_threads();
-  if (nt <= 1) return 1;
-  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (work < serial_below) return 1;
+  if (nt <= 1 || work < serial_below) return 1;
   const int64_t by_work = static_cast<int64_t>(work / 524288.0);
   return static_cast<int>(std::max<int64_t>(2, std::min<int64_t>(nt, by_work)));
+}
+
+int threads_for(int64_t m, int64_t n, int64_t k, double serial_below = kSerialWork) {
+  return threads_for_work(
+      static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k), serial_below);
 }
 
 void check_args(int64_t m, int64_t n, int64_t k, int64_t a_rs, int64_t a_cs, int64_t b_rs,
@@ -186,7 +189,7 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   const int nt = get_num_threads();
   // Many small products: one thread per product (each GEMM alone would run on one thread
   // anyway, see threads_for); otherwise each product uses all threads in turn.
-  if (nt > 1 && batch >= nt && threads_for(m, n, k, 1048576.0) < nt) {
+  if (nt > 1 && batch >= nt && threads_for(m, n, k, kBatchSerialWork) < nt) {
 #ifdef EMBER_HAVE_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
 #endif
@@ -210,10 +213,9 @@ void linear_chain(int64_t m, const T* x, int64_t ldx, const ChainLayer<T>* layer
   for (int64_t l = 0; l < nlayers; ++l)
     work += static_cast<double>(m) * static_cast<double>(layers[l].n) *
             static_cast<double>(layers[l].k);
-  // Threads as for one product of the chain's whole work (threads_for), each with at least
-  // one register tile's worth of rows.
-  int nt = work < kSerialWork ? 1 : get_num_threads();
-  nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nt, m / 8)));
+  // Threads as for one product of the chain's whole work, each with at least 8 rows.
+  const int nt = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(threads_for_work(work), m / 8)));
   std::exception_ptr error;
 #ifdef EMBER_HAVE_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)

@@ -243,18 +243,25 @@ class _Plan:
         raise ValueError(what)
 
 
+def _readers(nodes: List[_Node], out_slots: set) -> Tuple[Dict[int, int], Dict[int, _Node]]:
+    """How many times each slot is read (a model output counts as one read), and its last
+    reader (its only one where the count is 1)."""
+    uses: Dict[int, int] = {s: 1 for s in out_slots}
+    last: Dict[int, _Node] = {}
+    for n in nodes:
+        for s in n.slots():
+            uses[s] = uses.get(s, 0) + 1
+            last[s] = n
+    return uses, last
+
+
 def _fuse(nodes: List[_Node], meta: List[Tuple[Tuple[int, ...], Any]],
           output_slots: set) -> List[_Node]:
     """Convolution + add (+ ReLU) and convolution + ReLU, where the convolution's result has
     no other use. The fused convolution runs where the add ran: its own inputs exist by
     then, and so does the add's other operand (the shortcut, often computed after it)."""
     producer: Dict[int, _Node] = {n.out: n for n in nodes}
-    uses: Dict[int, int] = {s: 1 for s in output_slots}
-    consumer: Dict[int, _Node] = {}  # a slot's last reader (its only one where uses == 1)
-    for n in nodes:
-        for s in n.slots():
-            uses[s] = uses.get(s, 0) + 1
-            consumer[s] = n
+    uses, consumer = _readers(nodes, output_slots)
 
     def lone_producer(slot: int, ops: tuple = (_ConvFn,)) -> Optional[_Node]:
         p = producer.get(slot)
@@ -313,10 +320,7 @@ def _specialize(nodes: List[_Node]) -> None:
 def _chain(nodes: List[_Node], out_slots: set) -> List[_Node]:
     """Runs of specialised Linear nodes where each result is read only by the next node of
     the run (not an output, no other reader) become one chain node."""
-    uses: Dict[int, int] = {s: 1 for s in out_slots}
-    for n in nodes:
-        for s in n.slots():
-            uses[s] = uses.get(s, 0) + 1
+    uses, _ = _readers(nodes, out_slots)
     kept: List[_Node] = []
     for n in nodes:
         prev = kept[-1] if kept else None
