@@ -152,6 +152,26 @@ def test_matches_torch():
     close(opt(ember.tensor(x)).numpy(), want, rtol=1e-3)
 
 
+def test_mlp_chain_matches_torch():
+    """The MLP as one linear chain against PyTorch's eval-mode forward on the same weights,
+    at a batch that splits across threads and at one that does not."""
+    torch = pytest.importorskip("torch")
+    ember.manual_seed(0)
+    em = _models.mlp(nn)
+    tm = _models.mlp(torch.nn)
+    with torch.no_grad():
+        for tp, p in zip(tm.parameters(), em.parameters()):
+            tp.copy_(torch.from_numpy(p.numpy().copy()))
+    tm.eval()
+    for batch in (128, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 1, 28, 28)).astype(np.float32)
+        opt = optimize_for_inference(em, ember.tensor(x))
+        assert opt.plan_for(ember.tensor(x)).count("linear_chain") == 3
+        with torch.no_grad():
+            want = tm(torch.from_numpy(x)).numpy()
+        close(opt(ember.tensor(x)).numpy(), want, rtol=1e-4)
+
+
 def test_new_shapes_are_traced_and_cached():
     ember.manual_seed(0)
     model = small_resnet()
