@@ -9,19 +9,9 @@
 
 #include "bindings/common.h"
 #include "ember/conv/conv2d.h"
+#include "ember/conv/select.h"
 
 namespace ember::bind {
-
-namespace {
-constexpr std::pair<conv::ConvAlgo, const char*> kConvAlgoNames[] = {
-    {conv::ConvAlgo::Auto, "auto"},
-    {conv::ConvAlgo::Im2col, "im2col"},
-    {conv::ConvAlgo::Winograd, "winograd"},
-    {conv::ConvAlgo::Frame, "frame"},
-    {conv::ConvAlgo::Direct, "direct"},
-    {conv::ConvAlgo::Pixel, "pixel"},
-};
-}  // namespace
 
 namespace {
 
@@ -33,7 +23,9 @@ conv::Conv2dShape make_shape(const char* op, int64_t N, int64_t C, int64_t H, in
   check_positive_pair(op, "stride", stride, 1);
   check_positive_pair(op, "dilation", dilation, 1);
   check_positive_pair(op, "padding", padding, 0);
-  if (groups < 1) throw py::value_error(std::string(op) + ": groups must be >= 1, got " + std::to_string(groups));
+  if (groups < 1)
+    throw py::value_error(std::string(op) + ": groups must be >= 1, got " +
+                          std::to_string(groups));
   if (C % groups != 0 || K % groups != 0) {
     throw py::value_error(std::string(op) + ": in_channels " + std::to_string(C) +
                           " and out_channels " + std::to_string(K) +
@@ -113,19 +105,14 @@ py::array conv2d_backward_input_py(const py::array& dy, const py::array& w, Pair
                       w.shape(1), w.shape(2), w.shape(3), stride, padding, dilation, groups);
   check_shape(op, "grad_output", dy, {s.N, s.K, s.P, s.Q});
   py::array dx(dy.dtype(), std::vector<py::ssize_t>{s.N, s.C, s.H, s.W});
-  if (has_dtype<float>(dy)) {
-    auto gp = static_cast<const float*>(dy.data());
-    auto wp = static_cast<const float*>(w.data());
-    auto dp = static_cast<float*>(dx.mutable_data());
+  dispatch_float(dy, [&](auto tag) {
+    using T = decltype(tag);
+    auto gp = static_cast<const T*>(dy.data());
+    auto wp = static_cast<const T*>(w.data());
+    auto dp = static_cast<T*>(dx.mutable_data());
     py::gil_scoped_release nogil;
-    conv::conv2d_backward_input<float>(s, gp, wp, dp);
-  } else {
-    auto gp = static_cast<const double*>(dy.data());
-    auto wp = static_cast<const double*>(w.data());
-    auto dp = static_cast<double*>(dx.mutable_data());
-    py::gil_scoped_release nogil;
-    conv::conv2d_backward_input<double>(s, gp, wp, dp);
-  }
+    conv::conv2d_backward_input<T>(s, gp, wp, dp);
+  });
   return dx;
 }
 
@@ -149,21 +136,15 @@ py::tuple conv2d_backward_weight_py(const py::array& x, const py::array& dy, Pai
   py::array dw(x.dtype(), std::vector<py::ssize_t>{s.K, s.Cg(), s.R, s.S});
   py::object db = py::none();
   if (bias) db = py::array(x.dtype(), std::vector<py::ssize_t>{s.K});
-  if (has_dtype<float>(x)) {
-    auto xp = static_cast<const float*>(x.data());
-    auto gp = static_cast<const float*>(dy.data());
-    auto wp = static_cast<float*>(dw.mutable_data());
-    float* bp = bias ? static_cast<float*>(db.cast<py::array>().mutable_data()) : nullptr;
+  dispatch_float(x, [&](auto tag) {
+    using T = decltype(tag);
+    auto xp = static_cast<const T*>(x.data());
+    auto gp = static_cast<const T*>(dy.data());
+    auto wp = static_cast<T*>(dw.mutable_data());
+    T* bp = bias ? static_cast<T*>(db.cast<py::array>().mutable_data()) : nullptr;
     py::gil_scoped_release nogil;
-    conv::conv2d_backward_weight<float>(s, xp, gp, wp, bp);
-  } else {
-    auto xp = static_cast<const double*>(x.data());
-    auto gp = static_cast<const double*>(dy.data());
-    auto wp = static_cast<double*>(dw.mutable_data());
-    double* bp = bias ? static_cast<double*>(db.cast<py::array>().mutable_data()) : nullptr;
-    py::gil_scoped_release nogil;
-    conv::conv2d_backward_weight<double>(s, xp, gp, wp, bp);
-  }
+    conv::conv2d_backward_weight<T>(s, xp, gp, wp, bp);
+  });
   return py::make_tuple(dw, db);
 }
 
@@ -187,32 +168,57 @@ void register_conv(py::module_& m) {
   m.def(
       "set_conv_algo",
       [](const std::string& name) {
-        for (const auto& [algo, algo_name] : kConvAlgoNames) {
-          if (name == algo_name) return conv::set_conv_algo(algo);
+        conv::ConvAlgo algo;
+        if (!conv::conv_algo_from_name(name.c_str(), algo)) {
+          throw py::value_error(
+              "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd', 'frame', "
+              "'direct' or 'pixel', got '" + name + "'");
         }
-        throw py::value_error(
-            "set_conv_algo: argument 'name' must be 'auto', 'im2col', 'winograd', 'frame', "
-            "'direct' or 'pixel', got '" + name + "'");
+        conv::set_conv_algo(algo);
       },
       py::arg("name"),
-      "'auto': per layer the measured-fastest of the direct pixel-major path (forward and "
-      "stride-1 backward-input where the output channels fill whole register tiles; "
-      "backward-weight over pixel-major frames), the frame path (stride-1 layers with few "
-      "channels), Winograd F(2x2,3x3) (float32 3x3 stride-1, 16..128 channels per group, "
-      ">= 12 output columns), the per-pixel path (images of <= 16 pixels with >= 64 "
-      "channels: one product per pixel over the batch, padding taps skipped) and im2col + "
-      "GEMM (docs/ARCHITECTURE.md has the rules); "
-      "'im2col', 'winograd', 'frame', 'direct' or 'pixel' force that path wherever its geometry "
-      "allows, else im2col. Process-wide; the forcing names are for tests and benchmarks.");
+      "'auto': per layer and pass the algorithm the rules of csrc/ember/conv/select.cpp "
+      "choose; 'im2col', 'winograd', 'frame', 'direct' or 'pixel' force that path wherever "
+      "its geometry allows, else im2col. Process-wide; the forcing names are for tests and "
+      "benchmarks.");
+  m.def("get_conv_algo", [] { return std::string(conv::conv_algo_name(conv::get_conv_algo())); },
+        "The convolution algorithm setting.");
   m.def(
-      "get_conv_algo",
-      [] {
-        for (const auto& [algo, algo_name] : kConvAlgoNames) {
-          if (conv::get_conv_algo() == algo) return std::string(algo_name);
+      "conv2d_algorithm",
+      [](const std::string& pass, std::vector<int64_t> input_shape,
+         std::vector<int64_t> weight_shape, Pair stride, Pair padding, Pair dilation,
+         int64_t groups, const std::string& dtype) {
+        const char* op = "conv2d_algorithm";
+        conv::Pass p;
+        if (pass == "forward") {
+          p = conv::Pass::Forward;
+        } else if (pass == "backward_input") {
+          p = conv::Pass::BackwardInput;
+        } else if (pass == "backward_weight") {
+          p = conv::Pass::BackwardWeight;
+        } else {
+          throw py::value_error(std::string(op) + ": argument 'pass' must be 'forward', "
+                                "'backward_input' or 'backward_weight', got '" + pass + "'");
         }
-        return std::string("auto");
+        if (input_shape.size() != 4 || weight_shape.size() != 4)
+          throw py::value_error(std::string(op) + ": 'input_shape' and 'weight_shape' must "
+                                "have 4 sizes each (N, C, H, W) and (K, C/groups, R, S)");
+        if (dtype != "float32" && dtype != "float64")
+          throw py::value_error(std::string(op) + ": argument 'dtype' must be 'float32' or "
+                                "'float64', got '" + dtype + "'");
+        const auto s = make_shape(op, input_shape[0], input_shape[1], input_shape[2],
+                                  input_shape[3], weight_shape[0], weight_shape[1],
+                                  weight_shape[2], weight_shape[3], stride, padding, dilation,
+                                  groups);
+        const conv::ConvAlgo a = dtype == "float32" ? conv::choose_algo<float>(p, s)
+                                                    : conv::choose_algo<double>(p, s);
+        return std::string(conv::conv_algo_name(a));
       },
-      "The convolution algorithm setting.");
+      py::arg("pass"), py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
+      py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("dtype") = "float32",
+      "The algorithm ('im2col', 'winograd', 'frame', 'direct' or 'pixel') that runs `pass` "
+      "('forward', 'backward_input', 'backward_weight') of this layer under the current "
+      "setting, with the current thread count and ISA.");
 }
 
 }  // namespace ember::bind

@@ -38,7 +38,8 @@ py::array make_or_check_out(const char* op, py::object out, const py::array& a,
                             const std::vector<py::ssize_t>& shape, double beta) {
   if (out.is_none()) {
     if (beta != 0.0) {
-      throw py::value_error(std::string(op) + ": beta != 0 needs an 'out' array to accumulate into");
+      throw py::value_error(std::string(op) +
+                            ": beta != 0 needs an 'out' array to accumulate into");
     }
     return py::array(a.dtype(), shape);
   }
@@ -60,7 +61,8 @@ py::array make_or_check_out(const char* op, py::object out, const py::array& a,
   }
   const py::ssize_t last = c.ndim() - 1;
   if (c.shape(last) > 1 && c.strides(last) != c.itemsize()) {
-    throw py::value_error(std::string(op) + ": argument 'out' must have unit stride in its last dimension");
+    throw py::value_error(std::string(op) +
+                          ": argument 'out' must have unit stride in its last dimension");
   }
   for (py::ssize_t dim = 0; dim < c.ndim(); ++dim) elem_stride(op, "out", c, dim);
   return c;
@@ -123,11 +125,9 @@ py::array gemm_py(const py::array& a, const py::array& b, py::object out,
   }
   const py::array* bp = bias.is_none() ? nullptr : &bias_arr;
   const int64_t ldc = c.shape(0) > 1 ? c.strides(0) / c.itemsize() : vb.cols;
-  if (has_dtype<float>(a)) {
-    run_gemm<float>(a, va, b, vb, c, ldc, alpha, beta, bp, relu);
-  } else {
-    run_gemm<double>(a, va, b, vb, c, ldc, alpha, beta, bp, relu);
-  }
+  dispatch_float(a, [&](auto tag) {
+    run_gemm<decltype(tag)>(a, va, b, vb, c, ldc, alpha, beta, bp, relu);
+  });
   return c;
 }
 
@@ -156,11 +156,9 @@ py::array bmm_py(const py::array& a, const py::array& b, py::object out,
   const int64_t sa = elem_stride(op, "a", a, 0), sb = elem_stride(op, "b", b, 0);
   const int64_t sc = c.shape(0) > 1 ? c.strides(0) / c.itemsize() : 0;
   const int64_t ldc = c.shape(1) > 1 ? c.strides(1) / c.itemsize() : vb.cols;
-  if (has_dtype<float>(a)) {
-    run_bmm<float>(a, va, sa, b, vb, sb, c, sc, ldc, batch, alpha, beta);
-  } else {
-    run_bmm<double>(a, va, sa, b, vb, sb, c, sc, ldc, batch, alpha, beta);
-  }
+  dispatch_float(a, [&](auto tag) {
+    run_bmm<decltype(tag)>(a, va, sa, b, vb, sb, c, sc, ldc, batch, alpha, beta);
+  });
   return c;
 }
 

@@ -40,19 +40,14 @@ void register_norm(py::module_& m) {
         if (N * L == 0) throw py::value_error("batch_norm: no values per channel (empty batch)");
         py::array mean(x.dtype(), std::vector<py::ssize_t>{C});
         py::array var(x.dtype(), std::vector<py::ssize_t>{C});
-        if (has_dtype<float>(x)) {
-          auto xp = static_cast<const float*>(x.data());
-          auto mp = static_cast<float*>(mean.mutable_data());
-          auto vp = static_cast<float*>(var.mutable_data());
+        dispatch_float(x, [&](auto tag) {
+          using T = decltype(tag);
+          auto xp = static_cast<const T*>(x.data());
+          auto mp = static_cast<T*>(mean.mutable_data());
+          auto vp = static_cast<T*>(var.mutable_data());
           py::gil_scoped_release nogil;
-          norm::batch_norm_stats<float>(N, C, L, xp, mp, vp);
-        } else {
-          auto xp = static_cast<const double*>(x.data());
-          auto mp = static_cast<double*>(mean.mutable_data());
-          auto vp = static_cast<double*>(var.mutable_data());
-          py::gil_scoped_release nogil;
-          norm::batch_norm_stats<double>(N, C, L, xp, mp, vp);
-        }
+          norm::batch_norm_stats<T>(N, C, L, xp, mp, vp);
+        });
         return py::make_tuple(mean, var);
       },
       py::arg("input"),
@@ -87,7 +82,7 @@ void register_norm(py::module_& m) {
           py::gil_scoped_release nogil;
           norm::batch_norm_forward_train<T>(N, C, L, xp, gp, bp, eps, yp, mp, vp, ip);
         };
-        if (has_dtype<float>(x)) run(float{}); else run(double{});
+        dispatch_float(x, run);
         return py::make_tuple(y, mean, var, invstd);
       },
       py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("eps"),
@@ -120,7 +115,7 @@ void register_norm(py::module_& m) {
           py::gil_scoped_release nogil;
           norm::batch_norm_apply<T>(N, C, L, xp, mp, ip, gp, bp, yp);
         };
-        if (has_dtype<float>(x)) run(float{}); else run(double{});
+        dispatch_float(x, run);
         return y;
       },
       py::arg("input"), py::arg("mean"), py::arg("invstd"), py::arg("weight"), py::arg("bias"),
@@ -160,7 +155,7 @@ void register_norm(py::module_& m) {
           py::gil_scoped_release nogil;
           norm::batch_norm_backward<T>(N, C, L, xp, gp, mp, ip, wp, training, dxp, dgp, dbp);
         };
-        if (has_dtype<float>(x)) run(float{}); else run(double{});
+        dispatch_float(x, run);
         return py::make_tuple(dx, dg, db);
       },
       py::arg("input"), py::arg("grad_output"), py::arg("mean"), py::arg("invstd"),

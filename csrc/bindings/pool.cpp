@@ -42,15 +42,6 @@ void check_indices(const char* op, const py::array& idx, const py::array& dy) {
   check_shape(op, "indices", idx, {dy.shape(0), dy.shape(1), dy.shape(2), dy.shape(3)});
 }
 
-template <typename F>
-void by_dtype(const py::array& x, F&& f) {
-  if (has_dtype<float>(x)) {
-    f(float{});
-  } else {
-    f(double{});
-  }
-}
-
 }  // namespace
 
 void register_pool(py::module_& m) {
@@ -64,7 +55,7 @@ void register_pool(py::module_& m) {
                             dilation, ceil_mode);
         py::array y = new_like(x, {s.N, s.C, s.P, s.Q});
         py::array_t<int64_t> idx(std::vector<py::ssize_t>{s.N, s.C, s.P, s.Q});
-        by_dtype(x, [&](auto zero) {
+        dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());
@@ -89,7 +80,7 @@ void register_pool(py::module_& m) {
         const int64_t in_plane = checked_numel(op, {input_hw.first, input_hw.second});
         const int64_t out_plane = dy.shape(2) * dy.shape(3);
         py::array dx = new_like(dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
-        by_dtype(dy, [&](auto zero) {
+        dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
           auto ip = static_cast<const int64_t*>(idx.data());
@@ -111,7 +102,7 @@ void register_pool(py::module_& m) {
         auto s = make_shape(op, x, {x.shape(2), x.shape(3)}, kernel, stride, padding, {1, 1},
                             ceil_mode);
         py::array y = new_like(x, {s.N, s.C, s.P, s.Q});
-        by_dtype(x, [&](auto zero) {
+        dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());
@@ -133,7 +124,7 @@ void register_pool(py::module_& m) {
         auto s = make_shape(op, dy, input_hw, kernel, stride, padding, {1, 1}, ceil_mode);
         check_shape(op, "grad_output", dy, {s.N, s.C, s.P, s.Q});
         py::array dx = new_like(dy, {s.N, s.C, s.H, s.W});
-        by_dtype(dy, [&](auto zero) {
+        dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
           auto dp = static_cast<T*>(dx.mutable_data());
@@ -153,7 +144,7 @@ void register_pool(py::module_& m) {
         check_input(op, "input", x);
         check_positive_pair(op, "output_size", out_hw, 1);
         py::array y = new_like(x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
-        by_dtype(x, [&](auto zero) {
+        dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());
@@ -172,7 +163,7 @@ void register_pool(py::module_& m) {
         check_input(op, "grad_output", dy);
         check_positive_pair(op, "input_size", input_hw, 1);
         py::array dx = new_like(dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
-        by_dtype(dy, [&](auto zero) {
+        dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
           auto dp = static_cast<T*>(dx.mutable_data());
@@ -195,7 +186,7 @@ void register_pool(py::module_& m) {
         py::array y = new_like(x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
         py::array_t<int64_t> idx(
             std::vector<py::ssize_t>{x.shape(0), x.shape(1), out_hw.first, out_hw.second});
-        by_dtype(x, [&](auto zero) {
+        dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());

@@ -9,11 +9,13 @@
 
 #include "bindings/common.h"
 #include "ember/cpu.h"
+#include "ember/parallel.h"
 #include "ember/peak/fma_peak.h"
 
 namespace ember::bind {
 
 void register_system(py::module_& m) {
+  m.attr("min_parallel_elements") = parallel::kMinParallelElements;
   m.def(
       "keep_freed_memory",
       [](int64_t bytes) {

@@ -128,7 +128,8 @@ std::atomic<int>& thread_slot() {
 int get_num_threads() { return thread_slot().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
+  if (n < 1)
+    throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
 #ifdef EMBER_HAVE_OPENMP
   thread_slot().store(n, std::memory_order_relaxed);
 #endif

@@ -3,37 +3,29 @@
 #include <cmath>
 #include <type_traits>
 
-#include "ember/cpu.h"
-#include "ember/isa_dispatch.h"
-
-#ifdef EMBER_HAVE_OPENMP
-#include <omp.h>
-#endif
+#include "ember/parallel.h"
 
 namespace ember::eltwise {
 
 namespace {
 
-// Below this many elements one thread is faster than waking a second one. (64K was tried
-// for the MLP's 128x256 ReLU, 4.6 us on one thread vs 4.3 on two: with short-spinning
-// workers, GOMP_SPINCOUNT=10000 as the benchmarks run, the single-threaded ReLU backward
-// left the second thread asleep before the next GEMM, 79 -> 125 us, and the step was no
-// faster.)
-constexpr int64_t kParallelMin = 1 << 15;
+const Kernels& table() {
+  static const IsaTables<Kernels> tables = EMBER_ISA_TABLES(eltwise::kernels());
+  return tables.active();
+}
 
 template <typename F>
 void parallel_chunks(int64_t n, F&& body) {
-  const int nt = n >= kParallelMin ? get_num_threads() : 1;
+  const int nt = parallel::threads_for_elements(n);
   if (nt <= 1) {
     body(0, n);
     return;
   }
-#ifdef EMBER_HAVE_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
-#endif
   for (int t = 0; t < nt; ++t) {
     // 64-byte aligned chunk boundaries (16 floats) so that threads never share a cache line.
-    const int64_t lo = (n * t / nt) & ~int64_t(15), hi = t + 1 == nt ? n : (n * (t + 1) / nt) & ~int64_t(15);
+    const int64_t lo = (n * t / nt) & ~int64_t(15);
+    const int64_t hi = t + 1 == nt ? n : (n * (t + 1) / nt) & ~int64_t(15);
     body(lo, hi);
   }
 }
@@ -42,8 +34,7 @@ void parallel_chunks(int64_t n, F&& body) {
 
 // The loops live in functions with __restrict pointers and load every operand unconditionally
 // so that the compiler vectorises them into branch-free selects (a conditional load of g made
-// GCC emit a scalar branch on the sign of each activation, which mispredicts half the time:
-// 14 ns per element, 18x slower than the forward).
+// GCC emit a scalar branch on the sign of each activation, which mispredicts half the time).
 template <typename T>
 void relu_forward_range(int64_t lo, int64_t hi, const T* __restrict x, T* __restrict y) {
   for (int64_t i = lo; i < hi; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];
@@ -91,17 +82,11 @@ void sigmoid_backward_range(int64_t lo, int64_t hi, const T* __restrict g,
   for (int64_t i = lo; i < hi; ++i) dx[i] = g[i] * (y[i] * (T(1) - y[i]));
 }
 
-namespace generic {
-void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y) {
-  for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
-}
-}  // namespace generic
-
 template <typename T>
 void tanh_forward(int64_t n, const T* x, T* y) {
   parallel_chunks(n, [=](int64_t lo, int64_t hi) {
     if constexpr (std::is_same_v<T, float>) {
-      EMBER_ISA_DISPATCH(tanh_forward_range(lo, hi, x, y))
+      table().tanh_range(lo, hi, x, y);
     } else {
       for (int64_t i = lo; i < hi; ++i) y[i] = std::tanh(x[i]);
     }

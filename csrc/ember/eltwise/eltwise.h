@@ -1,9 +1,10 @@
 // Memory-bound elementwise kernels on contiguous arrays, threaded over large arrays (NumPy's
-// ufuncs run on one thread; ReLU forward and backward over ResNet-20's activations cost 14%
-// of its training step in NumPy).
+// ufuncs run on one thread) from parallel::kMinParallelElements elements on.
 #pragma once
 
 #include <cstdint>
+
+#include "ember/isa.h"
 
 namespace ember::eltwise {
 
@@ -15,19 +16,10 @@ void relu_forward(int64_t n, const T* x, T* y);
 template <typename T>
 void relu_backward(int64_t n, const T* g, const T* y, T* dx);
 
-// y[i] = tanh(x[i]): float32 with AVX2 / AVX-512 vectors (within 1.3 float ulps, see
-// tanh_impl.inc), otherwise std::tanh
+// y[i] = tanh(x[i]): float32 with the x86 tiers' vectors (within 1.3 float ulps, see
+// tanh_kernels.cpp), otherwise std::tanh
 template <typename T>
 void tanh_forward(int64_t n, const T* x, T* y);
-namespace generic {
-void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
-}
-namespace avx2 {
-void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
-}
-namespace avx512 {
-void tanh_forward_range(int64_t lo, int64_t hi, const float* x, float* y);
-}
 
 // dx[i] = g[i] * (1 - y[i]^2), where y is tanh's output
 template <typename T>
@@ -41,4 +33,11 @@ void sigmoid_backward(int64_t n, const T* g, const T* y, T* dx);
 template <typename T>
 void add(int64_t n, const T* a, const T* b, T* out);
 
+// The per-ISA table (tanh_kernels.cpp, compiled once per tier): float32 tanh of x[lo, hi).
+struct Kernels {
+  void (*tanh_range)(int64_t lo, int64_t hi, const float* x, float* y);
+};
+
 }  // namespace ember::eltwise
+
+EMBER_ISA_DECLARE(namespace eltwise { const ::ember::eltwise::Kernels& kernels(); })

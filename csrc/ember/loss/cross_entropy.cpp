@@ -4,11 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ember/cpu.h"
-
-#ifdef EMBER_HAVE_OPENMP
-#include <omp.h>
-#endif
+#include "ember/parallel.h"
 
 namespace ember::loss {
 
@@ -18,14 +14,12 @@ constexpr int64_t kBlock = 256;  // positions per block (per-position accumulato
 
 template <typename F>
 void over_batch(int64_t N, int64_t work, F&& body) {
-  const int nt = work >= (1 << 14) ? get_num_threads() : 1;
+  const int nt = parallel::threads_for_elements(work, N);
   if (nt <= 1) {
     for (int64_t n = 0; n < N; ++n) body(n);
     return;
   }
-#ifdef EMBER_HAVE_OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static)
-#endif
   for (int64_t n = 0; n < N; ++n) body(n);
 }
 

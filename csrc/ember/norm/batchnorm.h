@@ -14,6 +14,8 @@
 
 #include <cstdint>
 
+#include "ember/isa.h"
+
 namespace ember::norm {
 
 template <typename T>
@@ -35,26 +37,22 @@ void batch_norm_backward(int64_t N, int64_t C, int64_t L, const T* x, const T* d
                          const T* mean, const T* invstd, const T* gamma, bool training, T* dx,
                          T* dgamma, T* dbeta);
 
-// The same kernels per ISA (batchnorm_impl.inc compiled three times); the functions above
-// dispatch to the active one.
-#define EMBER_BN_DECLARE_ISA(NS)                                                               \
-  namespace NS {                                                                              \
-  template <typename T>                                                                       \
-  void batch_norm_stats(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var);        \
-  template <typename T>                                                                       \
-  void batch_norm_apply(int64_t N, int64_t C, int64_t L, const T* x, const T* mean,           \
-                        const T* invstd, const T* gamma, const T* beta, T* y);                \
-  template <typename T>                                                                       \
-  void batch_norm_forward_train(int64_t N, int64_t C, int64_t L, const T* x, const T* gamma,  \
-                                const T* beta, double eps, T* y, T* mean, T* var, T* invstd); \
-  template <typename T>                                                                       \
-  void batch_norm_backward(int64_t N, int64_t C, int64_t L, const T* x, const T* dy,          \
-                           const T* mean, const T* invstd, const T* gamma, bool training,     \
-                           T* dx, T* dgamma, T* dbeta);                                       \
-  }
-EMBER_BN_DECLARE_ISA(generic)
-EMBER_BN_DECLARE_ISA(avx2)
-EMBER_BN_DECLARE_ISA(avx512)
-#undef EMBER_BN_DECLARE_ISA
+// The per-ISA table (batchnorm_kernels.cpp, compiled once per tier) behind the functions
+// above.
+template <typename T>
+struct Kernels {
+  void (*stats)(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var);
+  void (*apply)(int64_t N, int64_t C, int64_t L, const T* x, const T* mean, const T* invstd,
+                const T* gamma, const T* beta, T* y);
+  void (*forward_train)(int64_t N, int64_t C, int64_t L, const T* x, const T* gamma,
+                        const T* beta, double eps, T* y, T* mean, T* var, T* invstd);
+  void (*backward)(int64_t N, int64_t C, int64_t L, const T* x, const T* dy, const T* mean,
+                   const T* invstd, const T* gamma, bool training, T* dx, T* dgamma, T* dbeta);
+};
 
 }  // namespace ember::norm
+
+EMBER_ISA_DECLARE(namespace norm {
+  const ::ember::norm::Kernels<float>& kernels(float);
+  const ::ember::norm::Kernels<double>& kernels(double);
+})

@@ -1,42 +1,39 @@
+// Fused optimizer entry points: the active tier's kernels.
 #include "ember/optim/optim.h"
-
-#include <algorithm>
-#include <cmath>
-#include <type_traits>
-#include <vector>
-
-#include "ember/cpu.h"
-#include "ember/isa_dispatch.h"
 
 namespace ember::optim {
 
-namespace generic {
-#include "ember/optim/optim_impl.inc"
-}  // namespace generic
+namespace {
+template <typename T>
+const Kernels<T>& table() {
+  static const IsaTables<Kernels<T>> tables = EMBER_ISA_TABLES(optim::kernels(T{}));
+  return tables.active();
+}
+}  // namespace
 
 template <typename T>
 void sgd_step(const Group<T>& g, T* const* buf, const uint8_t* first, const SgdOptions& o) {
-  EMBER_ISA_DISPATCH(sgd_step<T>(g, buf, first, o))
+  table<T>().sgd(g, buf, first, o);
 }
 template <typename T>
 void adam_step(const Group<T>& g, T* const* exp_avg, T* const* exp_avg_sq,
                T* const* max_exp_avg_sq, const double* step, const AdamOptions& o) {
-  EMBER_ISA_DISPATCH(adam_step<T>(g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, o))
+  table<T>().adam(g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, o);
 }
 template <typename T>
 void rmsprop_step(const Group<T>& g, T* const* square_avg, T* const* grad_avg,
                   T* const* momentum_buffer, const RmspropOptions& o) {
-  EMBER_ISA_DISPATCH(rmsprop_step<T>(g, square_avg, grad_avg, momentum_buffer, o))
+  table<T>().rmsprop(g, square_avg, grad_avg, momentum_buffer, o);
 }
 template <typename T>
 void adagrad_step(const Group<T>& g, T* const* sum, const double* step,
                   const AdagradOptions& o) {
-  EMBER_ISA_DISPATCH(adagrad_step<T>(g, sum, step, o))
+  table<T>().adagrad(g, sum, step, o);
 }
 template <typename T>
 void adadelta_step(const Group<T>& g, T* const* square_avg, T* const* acc_delta,
                    const AdadeltaOptions& o) {
-  EMBER_ISA_DISPATCH(adadelta_step<T>(g, square_avg, acc_delta, o))
+  table<T>().adadelta(g, square_avg, acc_delta, o);
 }
 
 #define EMBER_OPTIM_INSTANTIATE(T)                                                            \

@@ -23,6 +23,8 @@
 
 #include <cstdint>
 
+#include "ember/isa.h"
+
 namespace ember::optim {
 
 // n tensors; sizes[i] elements each; param[i], grad[i] their data.
@@ -74,28 +76,23 @@ template <typename T>
 void adadelta_step(const Group<T>& g, T* const* square_avg, T* const* acc_delta,
                    const AdadeltaOptions& o);
 
-// The same kernels per ISA (optim_impl.inc compiled three times); the functions above
-// dispatch to the active one.
-#define EMBER_OPTIM_DECLARE_ISA(NS)                                                          \
-  namespace NS {                                                                            \
-  template <typename T>                                                                     \
-  void sgd_step(const Group<T>& g, T* const* buf, const uint8_t* first, const SgdOptions& o); \
-  template <typename T>                                                                     \
-  void adam_step(const Group<T>& g, T* const* exp_avg, T* const* exp_avg_sq,                \
-                 T* const* max_exp_avg_sq, const double* step, const AdamOptions& o);       \
-  template <typename T>                                                                     \
-  void rmsprop_step(const Group<T>& g, T* const* square_avg, T* const* grad_avg,            \
-                    T* const* momentum_buffer, const RmspropOptions& o);                    \
-  template <typename T>                                                                     \
-  void adagrad_step(const Group<T>& g, T* const* sum, const double* step,                   \
-                    const AdagradOptions& o);                                               \
-  template <typename T>                                                                     \
-  void adadelta_step(const Group<T>& g, T* const* square_avg, T* const* acc_delta,          \
-                     const AdadeltaOptions& o);                                             \
-  }
-EMBER_OPTIM_DECLARE_ISA(generic)
-EMBER_OPTIM_DECLARE_ISA(avx2)
-EMBER_OPTIM_DECLARE_ISA(avx512)
-#undef EMBER_OPTIM_DECLARE_ISA
+// The per-ISA table (optim_kernels.cpp, compiled once per tier) behind the functions above.
+template <typename T>
+struct Kernels {
+  void (*sgd)(const Group<T>& g, T* const* buf, const uint8_t* first, const SgdOptions& o);
+  void (*adam)(const Group<T>& g, T* const* exp_avg, T* const* exp_avg_sq,
+               T* const* max_exp_avg_sq, const double* step, const AdamOptions& o);
+  void (*rmsprop)(const Group<T>& g, T* const* square_avg, T* const* grad_avg,
+                  T* const* momentum_buffer, const RmspropOptions& o);
+  void (*adagrad)(const Group<T>& g, T* const* sum, const double* step,
+                  const AdagradOptions& o);
+  void (*adadelta)(const Group<T>& g, T* const* square_avg, T* const* acc_delta,
+                   const AdadeltaOptions& o);
+};
 
 }  // namespace ember::optim
+
+EMBER_ISA_DECLARE(namespace optim {
+  const ::ember::optim::Kernels<float>& kernels(float);
+  const ::ember::optim::Kernels<double>& kernels(double);
+})

@@ -1,23 +1,22 @@
+// Pooling: output sizes, shape checks, and the entry points (the active tier's kernels).
 #include "ember/pool/pool2d.h"
 
-#include <algorithm>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
-#include "ember/cpu.h"
-#include "ember/isa_dispatch.h"
-
 namespace ember::pool {
 
-namespace generic {
-#include "ember/pool/pool2d_impl.inc"
-}  // namespace generic
-
 namespace {
-inline int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-}  // namespace
 
+inline int64_t div_floor(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+template <typename T>
+const Kernels<T>& table() {
+  static const IsaTables<Kernels<T>> tables = EMBER_ISA_TABLES(pool::kernels(T{}));
+  return tables.active();
+}
+
+}  // namespace
 
 int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
   const int64_t span = in + 2 * p - d * (k - 1) - 1;
@@ -28,7 +27,9 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool
 }
 
 void Pool2dShape::finalize(const char* op) {
-  auto bad = [op](const std::string& m) { throw std::invalid_argument(std::string(op) + ": " + m); };
+  auto bad = [op](const std::string& m) {
+    throw std::invalid_argument(std::string(op) + ": " + m);
+  };
   if (N < 0 || C <= 0 || H <= 0 || W <= 0) bad("input sizes must be positive (batch may be 0)");
   if (kh <= 0 || kw <= 0) bad("kernel_size must be positive");
   if (sh <= 0 || sw <= 0) bad("stride must be positive");
@@ -41,42 +42,41 @@ void Pool2dShape::finalize(const char* op) {
   if (P <= 0 || Q <= 0) bad("output size would be empty (kernel larger than the padded input)");
 }
 
-// Public entry points: the active ISA's copy of each kernel.
 template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
-  EMBER_ISA_DISPATCH(max_pool2d_forward<T>(s, x, y, idx))
+  table<T>().max_forward(s, x, y, idx);
 }
 template <typename T>
 void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int64_t* idx, T* dx) {
-  EMBER_ISA_DISPATCH(max_pool2d_backward<T>(s, dy, idx, dx))
+  table<T>().index_backward(s.planes(), s.H * s.W, s.P * s.Q, dy, idx, dx);
 }
 template <typename T>
 void avg_pool2d_forward(const Pool2dShape& s, bool include_pad, const T* x, T* y) {
-  EMBER_ISA_DISPATCH(avg_pool2d_forward<T>(s, include_pad, x, y))
+  table<T>().avg_forward(s, include_pad, x, y);
 }
 template <typename T>
 void avg_pool2d_backward(const Pool2dShape& s, bool include_pad, const T* dy, T* dx) {
-  EMBER_ISA_DISPATCH(avg_pool2d_backward<T>(s, include_pad, dy, dx))
+  table<T>().avg_backward(s, include_pad, dy, dx);
 }
 template <typename T>
 void adaptive_avg_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                  const T* x, T* y) {
-  EMBER_ISA_DISPATCH(adaptive_avg_pool2d_forward<T>(planes, H, W, P, Q, x, y))
+  table<T>().adaptive_avg_forward(planes, H, W, P, Q, x, y);
 }
 template <typename T>
 void adaptive_avg_pool2d_backward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                   const T* dy, T* dx) {
-  EMBER_ISA_DISPATCH(adaptive_avg_pool2d_backward<T>(planes, H, W, P, Q, dy, dx))
+  table<T>().adaptive_avg_backward(planes, H, W, P, Q, dy, dx);
 }
 template <typename T>
 void adaptive_max_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                  const T* x, T* y, int64_t* idx) {
-  EMBER_ISA_DISPATCH(adaptive_max_pool2d_forward<T>(planes, H, W, P, Q, x, y, idx))
+  table<T>().adaptive_max_forward(planes, H, W, P, Q, x, y, idx);
 }
 template <typename T>
 void index_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy,
                          const int64_t* idx, T* dx) {
-  EMBER_ISA_DISPATCH(index_pool_backward<T>(planes, in_plane, out_plane, dy, idx, dx))
+  table<T>().index_backward(planes, in_plane, out_plane, dy, idx, dx);
 }
 
 #define EMBER_POOL_INSTANTIATE(T)                                                              \

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "ember/isa.h"
+
 namespace ember::pool {
 
 struct Pool2dShape {
@@ -51,34 +53,25 @@ template <typename T>
 void index_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy,
                          const int64_t* idx, T* dx);
 
-// The same kernels per ISA (pool2d_impl.inc compiled three times); the functions above
-// dispatch to the active one.
-#define EMBER_POOL_DECLARE_ISA(NS)                                                            \
-  namespace NS {                                                                             \
-  template <typename T>                                                                      \
-  void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx);             \
-  template <typename T>                                                                      \
-  void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int64_t* idx, T* dx);    \
-  template <typename T>                                                                      \
-  void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);   \
-  template <typename T>                                                                      \
-  void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx); \
-  template <typename T>                                                                      \
-  void adaptive_avg_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P,          \
-                                   int64_t Q, const T* x, T* y);                             \
-  template <typename T>                                                                      \
-  void adaptive_avg_pool2d_backward(int64_t planes, int64_t H, int64_t W, int64_t P,         \
-                                    int64_t Q, const T* dy, T* dx);                          \
-  template <typename T>                                                                      \
-  void adaptive_max_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P,          \
-                                   int64_t Q, const T* x, T* y, int64_t* idx);               \
-  template <typename T>                                                                      \
-  void index_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy, \
-                           const int64_t* idx, T* dx);                                       \
-  }
-EMBER_POOL_DECLARE_ISA(generic)
-EMBER_POOL_DECLARE_ISA(avx2)
-EMBER_POOL_DECLARE_ISA(avx512)
-#undef EMBER_POOL_DECLARE_ISA
+// The per-ISA table (pool2d_kernels.cpp, compiled once per tier) behind the functions above.
+template <typename T>
+struct Kernels {
+  void (*max_forward)(const Pool2dShape& s, const T* x, T* y, int64_t* idx);
+  void (*index_backward)(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy,
+                         const int64_t* idx, T* dx);
+  void (*avg_forward)(const Pool2dShape& s, bool count_include_pad, const T* x, T* y);
+  void (*avg_backward)(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx);
+  void (*adaptive_avg_forward)(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                               const T* x, T* y);
+  void (*adaptive_avg_backward)(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                                const T* dy, T* dx);
+  void (*adaptive_max_forward)(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
+                               const T* x, T* y, int64_t* idx);
+};
 
 }  // namespace ember::pool
+
+EMBER_ISA_DECLARE(namespace pool {
+  const ::ember::pool::Kernels<float>& kernels(float);
+  const ::ember::pool::Kernels<double>& kernels(double);
+})
