@@ -73,9 +73,10 @@ def datasets_for(task: Dict[str, Any]) -> Tuple[Any, Any, int]:
 
 
 def transforms_for(task: Dict[str, Any], train_images: np.ndarray) -> Tuple[Any, Any]:
+    from ember.data import compute_mean_std
     from ember.data import transforms as T
 
-    mean, std = T.compute_mean_std(train_images)
+    mean, std = compute_mean_std(train_images)
     norm = T.Normalize([float(m) for m in mean], [float(s) for s in std])
     size = train_images.shape[1]
     aug = [T.ToTensor()]

@@ -17,7 +17,8 @@ calls and the Python around them. The summary also reports the wall time of the 
 and the part spent outside any op (module calls, data loading, the autograd engine itself),
 which is pure Python overhead. ``kernel_averages()`` lists the C++ kernels alone.
 
-Overhead: a few microseconds per op while on; nothing but one global read per op when off.
+It is installed through ``ember.autograd.hooks`` (the profiler slot): a few microseconds
+per op while on; one attribute read per op when off.
 Like ``torch.profiler``, times are inclusive (an op called inside another op's forward is
 counted in both) and the profiler is not thread-aware (record from one thread).
 """
@@ -31,7 +32,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from ember import _C
-from ember.autograd import function as _function
+from ember._files import atomic_write
+from ember.autograd import hooks
 
 _clock = time.perf_counter
 
@@ -134,23 +136,24 @@ class profile:
         self._wall_s = 0.0
         self._start = 0.0
         self._patched: List[Tuple[str, Any]] = []
+        self._installed: Any = None
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> "profile":
         if not self.enabled:
             return self
-        if _function._PROFILER is not None:
-            raise RuntimeError("profile: another ember.profiler.profile is already active")
+        self._installed = hooks.profiling(self)
+        self._installed.__enter__()  # raises if another profile is active
         self._patch_kernels()
-        _function._PROFILER = self
         self._start = _clock()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if not self.enabled or _function._PROFILER is not self:
+        if not self.enabled or self._installed is None:
             return
         self._wall_s += _clock() - self._start
-        _function._PROFILER = None
+        self._installed.__exit__(None, None, None)
+        self._installed = None
         for name, fn in self._patched:
             setattr(_C, name, fn)
         self._patched = []
@@ -184,12 +187,20 @@ class profile:
 
     def export_json(self, path: str) -> None:
         """Write ``to_dict()`` as JSON (atomically)."""
-        from ember.utils import atomic_write
-
         text = json.dumps(self.to_dict(), indent=1)
         atomic_write(path, lambda f: f.write(text), mode="w")
 
-    # -- recording (called by autograd.Function, the engine and optimizers) ----------------
+    # -- recording (the profiler interface of ember.autograd.hooks) ----------------------
+    def timed(self, name: str, phase: str, fn: Callable[..., Any], /, *args: Any,
+              **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` and record it as ``(name, phase)``: time, C++ kernel
+        time inside it, and the bytes of its array arguments and results."""
+        token = self._begin()
+        out = fn(*args, **kwargs)
+        self._end(self.key(name, args), phase, token,
+                  hooks.nbytes(args) + hooks.nbytes((out,)))
+        return out
+
     def key(self, name: str, arrays: Iterable[Any]) -> str:
         """The row name of an op: its name, with ``record_shapes`` followed by the shapes of
         its array arguments (forward: inputs; backward: the incoming gradient)."""
@@ -237,7 +248,7 @@ class profile:
                 self._kernel_clock += dt
                 stat.calls += 1
                 stat.total_s += dt
-                stat.bytes += _function._nbytes(args)
+                stat.bytes += hooks.nbytes(args)
 
         timed.__name__ = name
         timed.__doc__ = fn.__doc__
@@ -253,7 +264,7 @@ class record_function:
         self._prof: Optional[profile] = None
 
     def __enter__(self) -> "record_function":
-        self._prof = _function._PROFILER
+        self._prof = hooks.HOOKS.profiler
         if self._prof is not None:
             self._token = self._prof._begin()
         return self

@@ -12,8 +12,9 @@ from ember.data.transforms import (CenterCrop, ColorJitter, Compose, FiveCrop, G
                                    Lambda, MinMaxScale, Normalize, Pad, RandomAffine,
                                    RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
                                    RandomRotation, RandomVerticalFlip, Resize,
-                                   SaltAndPepperNoise, TenCrop, ToTensor, compute_mean_std,
-                                   tta_predict, warp_affine)
+                                   SaltAndPepperNoise, TenCrop, ToTensor, warp_affine)
+from ember.data import compute_mean_std
+from ember.train import tta_predict
 
 
 def seeded(seed):

@@ -52,7 +52,7 @@ def sampler(out):
         s.set_epoch(epoch)
         mine = np.array(list(s), np.int64)
         both = np.empty(mine.size * world.size, np.int64)
-        dist._comm.Allgather(mine, both)
+        dist.get_comm().Allgather(mine, both)
         seen.append(both.reshape(world.size, -1).tolist())
     if dist.is_main_process():
         with open(out, "w") as f:
@@ -96,7 +96,7 @@ def syncbn(out):
     gathered = {}
     for k, v in parts.items():
         buf = np.empty((world.size,) + v.shape)
-        dist._comm.Allgather(np.ascontiguousarray(v), buf)
+        dist.get_comm().Allgather(np.ascontiguousarray(v), buf)
         gathered[k] = ember.tensor(buf.reshape((-1,) + v.shape[1:]))
     if dist.is_main_process():
         gathered["dw"] = bn.weight.grad
@@ -122,7 +122,7 @@ def optstate(out):
     st = opt.state_dict()["state"]
     m = np.concatenate([np.ravel(_arr(v["exp_avg"])) for v in st.values()]).astype(np.float64)
     both = np.empty((world.size, m.size))
-    dist._comm.Allgather(m, both)
+    dist.get_comm().Allgather(m, both)
     if dist.is_main_process():
         with open(out, "w") as f:
             json.dump({"equal": bool(np.array_equal(both[0], both[1])), "n": int(m.size),

@@ -6,7 +6,7 @@ import pytest
 
 import ember
 from ember import _C, nn
-from ember.autograd import function as _function
+from ember.autograd.hooks import HOOKS
 
 
 def small_step(model, opt, x, y):
@@ -35,7 +35,7 @@ def test_profile_counts_ops_kernels_and_regions(setup):
         assert _C.conv2d_forward is not original  # timed while active
         for _ in range(3):
             small_step(model, opt, x, y)
-    assert _C.conv2d_forward is original and _function._PROFILER is None
+    assert _C.conv2d_forward is original and HOOKS.profiler is None
     rows = {(r.name, r.phase): r for r in prof.key_averages()}
     for name in ("Conv2d", "BatchNorm", "Relu", "Linear"):
         assert rows[(name, "forward")].calls == 3, name
@@ -88,7 +88,7 @@ def test_profiles_do_not_nest_and_disabled_is_a_no_op(setup):
         with pytest.raises(RuntimeError, match="already active"):
             with ember.profiler.profile():
                 pass
-    assert _function._PROFILER is None
+    assert HOOKS.profiler is None
     with ember.profiler.profile(enabled=False) as prof:
         small_step(model, opt, x, y)
     assert list(prof.key_averages()) == [] and prof.wall_s == 0

@@ -11,11 +11,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ember import _C
+from ember import kernels
 from ember.autograd import anomaly
-from ember.autograd import function as _function
 from ember.autograd.function import Function
 from ember.autograd.grad_mode import no_grad
+from ember.autograd.hooks import HOOKS
 
 
 def _toposort(root: Function) -> List[Function]:
@@ -64,15 +64,6 @@ def _adoptable(pg, parent, upstream, input_grads) -> bool:
             and sum(1 for q in input_grads if q is pg) == 1)
 
 
-def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a + b for two gradients of one node (a fan-out: a residual block's input), with the
-    threaded C++ add for large float arrays; never writes into a or b (either may be a view
-    of another node's gradient or of saved data)."""
-    if _big_pair(a, b):
-        return _C.add(a, b)
-    return a + b
-
-
 def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False) -> None:
     """Backpropagate from tensor ``root`` with upstream gradient ``grad`` (ones for a scalar)."""
     if not root._requires_grad:
@@ -110,14 +101,11 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
             retained = node.__dict__.get("_retained")  # a weak reference (no cycle)
             if retained is not None and retained() is not None:
                 _accumulate_leaf(retained(), g)
-            prof = _function._PROFILER
+            prof = HOOKS.profiler
             if prof is None:
                 input_grads = node.backward(node, g)
             else:
-                token = prof._begin()
-                input_grads = node.backward(node, g)
-                prof._end(prof.key(node.name, (g,)), "backward", token, _function._nbytes(
-                    (g,) + (input_grads if isinstance(input_grads, tuple) else (input_grads,))))
+                input_grads = prof.timed(node.name, "backward", node.backward, node, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if anomaly.is_anomaly_enabled():
@@ -137,12 +125,13 @@ def backward(root, grad: Optional[np.ndarray] = None, retain_graph: bool = False
                 else:
                     key = id(parent._ctx)
                     if key in grads:
-                        grads[key] = _sum_grads(grads[key], pg)
+                        # A fan-out (a residual block's input): never written in place,
+                        # either gradient may be a view of another's or of saved data.
+                        grads[key] = kernels.add(grads[key], pg)
                     else:
                         grads[key] = pg
             if not retain_graph:
                 node.release()
 
 
-from ember.ops.elementwise import _big_pair  # noqa: E402
 from ember.tensor import Tensor  # noqa: E402

@@ -22,12 +22,7 @@ import numpy as np
 from ember.autograd import anomaly as _anomaly
 from ember.autograd.anomaly import _state as _anomaly_state
 from ember.autograd.grad_mode import _state as _grad_state
-
-# The active ember.profiler.profile, if any (set and cleared by the profiler).
-_PROFILER: Any = None
-# The active tracer of ember.utils.optimize_for_inference, if any: called as
-# _TRACER(cls, args, kwargs, result) after every op (set and cleared by the tracer).
-_TRACER: Any = None
+from ember.autograd.hooks import HOOKS as _HOOKS
 
 
 class Function:
@@ -87,14 +82,11 @@ class Function:
         # benchmarks/bench_overhead.py).
         ctx = cls()
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
-        prof = _PROFILER
+        prof = _HOOKS.profiler
         if prof is None:
             out = cls.forward(ctx, *raw, **kwargs)
         else:
-            token = prof._begin()
-            out = cls.forward(ctx, *raw, **kwargs)
-            prof._end(prof.key(cls.__name__, raw), "forward", token,
-                      _nbytes(raw) + _nbytes((out,)))
+            out = prof.timed(cls.__name__, "forward", cls.forward, ctx, *raw, **kwargs)
         if _anomaly_state.enabled:
             _anomaly.check_forward(cls.__name__, raw, out)
         result = Tensor._wrap(out)
@@ -111,21 +103,10 @@ class Function:
                 saved = ctx.__dict__.get("_saved")
                 if saved:
                     ctx._saved_versions = _saved_owners(saved, args, raw, out, result)
-        if _TRACER is not None:
-            _TRACER(cls, args, kwargs, result)
+        tracer = _HOOKS.tracer
+        if tracer is not None:
+            tracer(cls, args, kwargs, result)
         return result
-
-
-def _nbytes(items) -> int:
-    """Bytes of the arrays among ``items`` (also inside lists/tuples of arrays), for the
-    profiler's byte counts."""
-    total = 0
-    for a in items:
-        if isinstance(a, np.ndarray):
-            total += a.nbytes
-        elif isinstance(a, (list, tuple)):
-            total += sum(x.nbytes for x in a if isinstance(x, np.ndarray))
-    return total
 
 
 def _share_version_with_base(result, out: np.ndarray, args) -> None:

@@ -6,10 +6,12 @@ from ember.data.dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, Te
                                 random_split, stratified_split)
 from ember.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                 SubsetRandomSampler, WeightedRandomSampler)
+from ember.data.stats import compute_mean_std
 from ember.data.synthetic import linearly_separable, two_spirals
-from ember.data import datasets  # noqa: E402
+from ember.data import datasets, transforms  # noqa: E402
 
 __all__ = ["Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "stratified_split", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DataLoader",
-           "default_collate", "datasets", "two_spirals", "linearly_separable"]
+           "default_collate", "datasets", "transforms", "compute_mean_std", "two_spirals",
+           "linearly_separable"]

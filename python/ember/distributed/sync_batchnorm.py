@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ember import distributed as _dist
+from ember.distributed.process_group import get_comm, get_world_size
 from ember.autograd.function import Function
 from ember.nn.normalization import BatchNorm2d, _BatchNorm
 from ember.tensor import Tensor
@@ -22,7 +22,7 @@ from ember.tensor import Tensor
 
 def _allreduce(arr: np.ndarray) -> np.ndarray:
     out = np.empty_like(arr)
-    _dist._comm.Allreduce(np.ascontiguousarray(arr), out)
+    get_comm().Allreduce(np.ascontiguousarray(arr), out)
     return out
 
 
@@ -75,7 +75,7 @@ class SyncBatchNorm(BatchNorm2d):
     _expected_ndim = (2, 3, 4, 5)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or _dist.get_world_size() == 1:
+        if not self.training or get_world_size() == 1:
             return super().forward(x)
         if x.shape[1] != self.num_features:
             raise ValueError(f"SyncBatchNorm: expected {self.num_features} channels (dim 1), "

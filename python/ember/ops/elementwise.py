@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ember import _C
+from ember import _C, kernels
 from ember.autograd.function import Function
 from ember.ops._util import broadcast_shapes, operand, unbroadcast
 from ember.tensor import Tensor
@@ -26,9 +26,7 @@ class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        if _big_pair(a, b):
-            return _C.add(a, b)
-        return np.add(a, b)
+        return kernels.add(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -187,14 +185,14 @@ class Abs(Function):
 class Tanh(Function):
     @staticmethod
     def forward(ctx, a):
-        out = _C.tanh_forward(a) if _fast_float(a) else np.tanh(a)
+        out = _C.tanh_forward(a) if kernels.is_native(a) else np.tanh(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if _kernel_pair(g, out):
+        if kernels.is_native_pair(g, out):
             return _C.tanh_backward(g, out)
         return g * (1 - out * out)
 
@@ -212,43 +210,22 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if _kernel_pair(g, out):
+        if kernels.is_native_pair(g, out):
             return _C.sigmoid_backward(g, out)
         return g * out * (1 - out)
-
-
-def _fast_float(a: Any) -> bool:
-    """A C-contiguous float32/float64 array (what the threaded C++ kernels take)."""
-    return type(a) is np.ndarray and a.dtype in _FLOATS and a.flags.c_contiguous
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_BIG = 1 << 15  # elements from which the threaded C++ add beats NumPy's
-
-
-def _kernel_pair(a: Any, b: Any) -> bool:
-    """Two same-shape, same-dtype, C-contiguous float arrays: what the threaded C++ binary
-    kernels take (activation backwards: gradient and saved output; add)."""
-    return (_fast_float(a) and type(b) is np.ndarray and a.dtype == b.dtype
-            and a.shape == b.shape and b.flags.c_contiguous)
-
-
-def _big_pair(a: Any, b: Any) -> bool:
-    """A kernel pair large enough that the threaded C++ add beats NumPy's."""
-    return _kernel_pair(a, b) and a.size >= _BIG
 
 
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        out = _C.relu_forward(a) if _fast_float(a) else np.maximum(a, 0)
+        out = _C.relu_forward(a) if kernels.is_native(a) else np.maximum(a, 0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        if _kernel_pair(g, out):
+        if kernels.is_native_pair(g, out):
             return _C.relu_backward(g, out)
         return g * (out > 0)
 

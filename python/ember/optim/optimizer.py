@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from ember.autograd import function as _function
+from ember.autograd.hooks import HOOKS
 from ember.autograd.grad_mode import no_grad
 from ember.nn.utils import zero_grads
 from ember.tensor import Tensor
@@ -199,15 +199,18 @@ class Optimizer:
         """One update of every parameter that has a gradient; returns ``closure()``'s value
         (the closure, if given, runs first with grad mode on)."""
         loss = _closure_loss(closure)
-        prof = _function._PROFILER
-        token = prof._begin() if prof is not None else None
+        prof = HOOKS.profiler
+        if prof is None:
+            self._update_all()
+        else:
+            prof.timed(f"{type(self).__name__}.step", "region", self._update_all)
+        return loss
+
+    def _update_all(self) -> None:
         for group in self.param_groups:
             params, grads = self._with_grad(group)
             if params:
                 self._update_group(group, params, grads)
-        if prof is not None:
-            prof._end(f"{type(self).__name__}.step", "region", token, 0)
-        return loss
 
     def _update_group(self, group: Dict[str, Any], params: List[Tensor],
                       grads: List[np.ndarray]) -> None:  # pragma: no cover - abstract

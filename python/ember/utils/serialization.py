@@ -16,46 +16,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from typing import Any, Callable, Dict, Union
+from typing import Any, Dict
 
 import numpy as np
 
+from ember._files import PathLike, atomic_write
 from ember.tensor import Tensor
 
-__all__ = ["save", "load", "atomic_write", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 _META_KEY = "ember"
-PathLike = Union[str, "os.PathLike[str]"]
-
-
-def atomic_write(path: PathLike, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Create or replace ``path`` atomically: ``write(file)`` fills a temporary file in the
-    same folder, which is fsync'ed and renamed over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
-        pass
 
 
 def _flatten(obj: Any, tensors: Dict[str, np.ndarray], path: str) -> Any:

@@ -12,7 +12,7 @@ import numpy as np
 from ember.autograd.grad_mode import no_grad
 from ember.nn.module import Module
 from ember.tensor import Tensor
-from ember.utils.serialization import atomic_write
+from ember._files import atomic_write
 
 __all__ = ["plot_history", "plot_filters", "saliency", "plot_saliency", "feature_maps",
            "plot_feature_maps", "plot_confusion_matrix"]

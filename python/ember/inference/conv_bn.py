@@ -18,7 +18,7 @@ from ember.nn.module import Module
 from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
-__all__ = ["fuse_conv_bn", "fuse_conv_bn_eval"]
+__all__ = ["fuse_conv_bn", "fuse_conv_bn_eval", "output_tensors", "outputs_close"]
 
 
 def fuse_conv_bn_eval(conv: Any, bn: Any) -> Any:
@@ -96,7 +96,7 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
             handles.append(m.register_forward_hook(bn_hook(name)))
     try:
         with no_grad():
-            want = [np.array(t.numpy(), copy=True) for t in _output_tensors(fused(*xs))[0]]
+            want = [np.array(t.numpy(), copy=True) for t in output_tensors(fused(*xs))[0]]
     finally:
         for h in handles:
             h.remove()
@@ -111,8 +111,8 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
                                                            modules[bn_name]))
         _set_submodule(fused, bn_name, Identity())
     with no_grad():
-        got = [t.numpy() for t in _output_tensors(fused(*xs))[0]]
-    if not _outputs_close(got, want, rtol, atol):
+        got = [t.numpy() for t in output_tensors(fused(*xs))[0]]
+    if not outputs_close(got, want, rtol, atol):
         worst = max(float(np.max(np.abs(g - w))) for g, w in zip(got, want) if w.size)
         raise RuntimeError(
             f"fuse_conv_bn: the fused model's output differs from the original's by up to "
@@ -122,9 +122,8 @@ def fuse_conv_bn(model: Module, example_input: Any, rtol: float = 1e-4,
     return fused
 
 
-def _output_tensors(out: Any) -> Tuple[List[Tensor], str]:
-    """A model's output as a list of Tensors and its structure ('tensor', 'tuple', 'list');
-    also used by optimize_for_inference."""
+def output_tensors(out: Any) -> Tuple[List[Tensor], str]:
+    """A model's output as a list of Tensors and its structure ('tensor', 'tuple', 'list')."""
     if isinstance(out, Tensor):
         return [out], "tensor"
     if isinstance(out, (tuple, list)) and all(isinstance(t, Tensor) for t in out):
@@ -133,7 +132,7 @@ def _output_tensors(out: Any) -> Tuple[List[Tensor], str]:
                     "tuple/list of Tensors")
 
 
-def _outputs_close(got: List[np.ndarray], want: List[np.ndarray], rtol: float,
+def outputs_close(got: List[np.ndarray], want: List[np.ndarray], rtol: float,
                    atol: float) -> bool:
     """Same shapes and dtypes; floats within rtol, and atol relative to the largest value of
     each expected output (NaN where NaN is expected); other dtypes equal."""
