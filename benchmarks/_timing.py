@@ -14,15 +14,12 @@ Idle thread pools
 -----------------
 Each library keeps its own pool of worker threads, and a pool that has just finished
 busy-waits before it sleeps: OpenBLAS workers spin (with sched_yield) for 2^28 cycles,
-about 0.1 s; libgomp workers (ember, torch) for 300k spin iterations, about 10 ms. On a
-2-core machine the spinning workers of the library that ran last take a core from the one
-timed next. Measured on the 2-core dev machine, 1024^3 on 2 threads: ember timed right
-after numpy.matmul ran 123 GFLOPS instead of 231 (and still 98 after a 50 ms pause), numpy
-right after ember 102 instead of 228. The children therefore start with
-``OPENBLAS_THREAD_TIMEOUT=18`` (2^18 cycles, ~0.1 ms) and ``GOMP_SPINCOUNT=10000``, which
-removed the interference (ember after numpy 231, numpy after ember 232) and changed no
-library's speed when it runs alone (each within run-to-run noise, 64..2048 and the layer
-shapes). Either variable already set in the environment is kept.
+about 0.1 s; libgomp workers (ember, torch) for 300k spin iterations, about 10 ms. With as
+many threads as cores, the spinning workers of the library that ran last take a core from
+the one timed next. The children therefore start with ``OPENBLAS_THREAD_TIMEOUT=18``
+(2^18 cycles) and ``GOMP_SPINCOUNT=10000``, which removes the interference and changes no
+library's speed when it runs alone (docs/results.md has the measurement). Either variable
+already set in the environment is kept.
 
 Thread counts
 -------------

@@ -100,9 +100,10 @@ def torch_fns(name: str, ember_model: Any = None, channels_last: bool = False) -
 
 def fused_infer(name: str, model: Any) -> Optional[Callable[[], None]]:
     """Inference of ``model`` the way to deploy a trained ember model:
-    ember.utils.optimize_for_inference (batch norm folded into the convolutions, ReLUs and
-    residual adds done inside them, the forward replayed as a list of kernel calls). Builds
-    before it had only fuse_conv_bn (timed for the convolutional models)."""
+    ember.inference.optimize_for_inference (batch norm folded into the convolutions, ReLUs
+    and residual adds done inside them, the forward replayed as a list of kernel calls). The
+    names are imported from ember.utils, where every build has them, so that the benchmark
+    also times earlier commits (those without optimize_for_inference: fuse_conv_bn alone)."""
     import ember
 
     x = ember.tensor(_batch(name)[0])
@@ -157,9 +158,8 @@ def run_child(threads: int, quick: bool, names: List[str]) -> Dict[str, Any]:
         fused = fused_infer(name, em["model"])
         if fused is not None:
             infer_fns["ember-fused"] = fused
-        # Inferences are short (0.3 ms for the MLP): more repetitions for the same time, so
-        # that a few seconds of load on the shared host move the median less (one MLP run
-        # under load gave its fused inference 0.93x with 9; 1.29x in runs just after it).
+        # Inferences are short: more repetitions for the same time, so that a few seconds of
+        # load on a shared host move the median less.
         infer = _timing.interleaved(infer_fns, reps=7 if quick else 15, min_sample_s=0.05,
                                     max_total_s=10 if quick else 45)
         batch = MODELS[name][0]

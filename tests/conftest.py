@@ -1,6 +1,6 @@
-"""Test configuration: make ``tests/helpers.py`` importable from every test folder, and give
-each test a freshly seeded default generator and grad mode on, so that results never depend
-on test order."""
+"""Test configuration: make ``tests/helpers.py`` importable from every test folder, give each
+test a freshly seeded default generator and grad mode on, so that results never depend on
+test order, and the ``isa`` fixture: the test runs once per ISA tier this machine can run."""
 import os
 import sys
 
@@ -9,6 +9,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ember  # noqa: E402
+from ember import _C  # noqa: E402
+from helpers import available_isas  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +20,12 @@ def _fresh_state():
     ember.set_grad_enabled(True)
     yield
     ember.set_grad_enabled(True)
+
+
+@pytest.fixture(params=available_isas())
+def isa(request):
+    """Runs the test with the kernels of each available ISA tier (generic, avx2, avx512)."""
+    before = _C.get_isa()
+    _C.set_isa(request.param)
+    yield request.param
+    _C.set_isa(before)

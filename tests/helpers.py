@@ -164,3 +164,28 @@ def check_grad(fn: Callable, *inputs: ShapeOrArray, seed: int = 0, low: float = 
 def ids(values: Sequence[Any]) -> list:
     """Readable pytest ids for parametrized configurations."""
     return [str(v).replace(" ", "") for v in values]
+
+
+def randomise_bn(model, seed=0):
+    """Non-trivial running statistics and affine parameters (as after training)."""
+    rng = np.random.default_rng(seed)
+    for m in model.modules():
+        if isinstance(m, ember.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(rng.standard_normal(c).astype(m.running_mean.dtype))
+            m.running_var.copy_(rng.uniform(0.5, 2.0, c).astype(m.running_var.dtype))
+            if m.affine:
+                m.weight.data[...] = rng.uniform(0.5, 1.5, c)
+                m.bias.data[...] = rng.standard_normal(c)
+
+
+def available_isas():
+    """The ISA tiers this build and CPU can run (the `isa` fixture of conftest.py sets each)."""
+    from ember import _C
+
+    out = ["generic"]
+    if _C.built_with_avx2() and _C.cpu_supports_avx2():
+        out.append("avx2")
+    if _C.built_with_avx512() and _C.cpu_supports_avx512():
+        out.append("avx512")
+    return out

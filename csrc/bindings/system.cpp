@@ -25,8 +25,7 @@ void register_system(py::module_& m) {
 #if defined(__GLIBC__)
         // Blocks up to `bytes` come from the heap instead of fresh mmaps, and up to `bytes`
         // of freed heap stays mapped: a training step then reuses its activations' pages
-        // instead of faulting in new zeroed pages for every array (38k page faults per
-        // ResNet-20 step before).
+        // instead of faulting in new zeroed pages for every array.
         const int v = static_cast<int>(bytes);
         return mallopt(M_MMAP_THRESHOLD, v) == 1 && mallopt(M_TRIM_THRESHOLD, v) == 1;
 #else

@@ -9,8 +9,7 @@ from ember import _C
 
 # Reuse of freed memory (see _tune_malloc): glibc gives every array above its mmap threshold
 # (128 KiB to 32 MiB, adapting) fresh zeroed pages and unmaps them on free, so each training
-# step page-faults all its activations in again. Measured, 2 threads: ResNet-20 (batch 128)
-# 38,400 page faults and 344 ms per step -> 0 and 271 ms; LeNet-5 4.26 -> 3.52 ms.
+# step page-faults all its activations in again (docs/results.md has the effect).
 # EMBER_KEEP_FREED_MEMORY=0 turns it off; a number sets the size (bytes) it applies up to.
 _KEEP_DEFAULT = 1 << 30
 _malloc_tuned = False

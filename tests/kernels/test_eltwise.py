@@ -61,7 +61,7 @@ def test_add_kernel_matches_numpy(n, dtype, threads):
 
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_tanh_forward_matches_float64(n, dtype, threads):
+def test_tanh_forward_matches_float64(n, dtype, threads, isa):
     """Within 2 float32 ulps of float64 tanh (the vectorised polynomial measured 1.3) over
     normal values, tiny and huge magnitudes, both branches around |x| = 0.625, signed
     zeros, infinities and NaN; float64 within 1 ulp."""
@@ -80,7 +80,7 @@ def test_tanh_forward_matches_float64(n, dtype, threads):
     np.testing.assert_array_equal(np.signbit(y), np.signbit(x))
 
 
-def test_tanh_forward_dense_sweep():
+def test_tanh_forward_dense_sweep(isa):
     """Every float32 in a dense sweep of [-12, 12] (both branches, the clamp) to 2 ulps."""
     x = np.linspace(-12, 12, 400001, dtype=np.float32)
     ref = np.tanh(x.astype(np.float64))

@@ -7,27 +7,11 @@ import pytest
 
 import ember
 from ember import _C
+from helpers import available_isas
 
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}  # relative to the size of the terms
 SPECIAL = [1, 2, 3, 5, 7, 13, 14, 15, 16, 17, 31, 32, 33, 97, 127, 257]
-
-
-def available_isas():
-    out = ["generic"]
-    if _C.built_with_avx2() and _C.cpu_supports_avx2():
-        out.append("avx2")
-    if _C.built_with_avx512() and _C.cpu_supports_avx512():
-        out.append("avx512")
-    return out
-
-
-@pytest.fixture(params=available_isas())
-def isa(request):
-    before = _C.get_isa()
-    _C.set_isa(request.param)
-    yield request.param
-    _C.set_isa(before)
 
 
 def random_case(rng):

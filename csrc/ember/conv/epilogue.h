@@ -1,13 +1,11 @@
 // What a forward convolution may do to its output after the products, for inference-time
-// fusion (ember.utils.optimize_for_inference): y += residual (a tensor of y's shape, e.g. a
+// fusion (ember.inference.optimize_for_inference): y += residual (a tensor of y's shape, e.g. a
 // ResNet block's shortcut), then y = relu(y). Every forward path applies it to the part of
 // y it has just written (one image's channel planes, a tile row, a column block), while
 // that part is still in cache: a separate add and ReLU would each be one more pass over
-// the whole activation (together 15% of a ResNet-20 inference). The frame, direct and
-// per-pixel paths add the bias in that same pass (finish_row / apply_bias_epilogue): after
-// their transpose or copy-out, a bias pass and an epilogue pass over each image cost
-// 32->32 3x3 at 16x16 (batch 128, 2 threads) 2122 -> 2268 / 2359 us with bias + ReLU / +
-// residual; in one pass 2106-2128 -> 2158-2226 / 2242-2315 us.
+// the whole activation. The frame, direct and per-pixel paths add the bias in that same
+// pass (finish_row / apply_bias_epilogue), rather than in a pass of its own after their
+// transpose or copy-out.
 #pragma once
 
 #include <cstdint>

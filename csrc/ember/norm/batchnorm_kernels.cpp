@@ -70,13 +70,15 @@ void channel_dot(int64_t N, int64_t C, int64_t L, const T* dy, const T* x, int64
   }
 }
 
+// y = (x - mean) * scale + shift over channel c. Centring first keeps float32 precise when
+// the mean is large against the spread (x * scale + (shift - mean * scale) cancels there).
 template <typename T>
-void channel_apply(int64_t N, int64_t C, int64_t L, const T* x, int64_t c, T scale, T shift,
-                   T* y) {
+void channel_apply(int64_t N, int64_t C, int64_t L, const T* x, int64_t c, T mean, T scale,
+                   T shift, T* y) {
   for (int64_t n = 0; n < N; ++n) {
     const T* __restrict p = x + (n * C + c) * L;
     T* __restrict q = y + (n * C + c) * L;
-    for (int64_t i = 0; i < L; ++i) q[i] = p[i] * scale + shift;
+    for (int64_t i = 0; i < L; ++i) q[i] = (p[i] - mean) * scale + shift;
   }
 }
 
@@ -141,11 +143,11 @@ void batch_norm_apply(int64_t N, int64_t C, int64_t L, const T* x, const T* mean
       T scale[64], shift[64];
       for (int64_t c = c0; c < c1; ++c) {
         scale[c - c0] = invstd[c] * (gamma ? gamma[c] : T(1));
-        shift[c - c0] = (beta ? beta[c] : T(0)) - mean[c] * scale[c - c0];
+        shift[c - c0] = beta ? beta[c] : T(0);
       }
       for (int64_t n = 0; n < N; ++n)
         for (int64_t c = c0; c < c1; ++c)
-          y[n * C + c] = x[n * C + c] * scale[c - c0] + shift[c - c0];
+          y[n * C + c] = (x[n * C + c] - mean[c]) * scale[c - c0] + shift[c - c0];
     });
     return;
   }
@@ -153,8 +155,7 @@ void batch_norm_apply(int64_t N, int64_t C, int64_t L, const T* x, const T* mean
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t c = 0; c < C; ++c) {
     const T scale = invstd[c] * (gamma ? gamma[c] : T(1));
-    const T shift = (beta ? beta[c] : T(0)) - mean[c] * scale;
-    channel_apply(N, C, L, x, c, scale, shift, y);
+    channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
   }
 }
 
@@ -180,9 +181,7 @@ void batch_norm_forward_train(int64_t N, int64_t C, int64_t L, const T* x, const
     var[c] = static_cast<T>(v);
     invstd[c] = static_cast<T>(is);
     const T scale = static_cast<T>(is * (gamma ? static_cast<double>(gamma[c]) : 1.0));
-    const T shift = static_cast<T>((beta ? static_cast<double>(beta[c]) : 0.0) -
-                                   m * static_cast<double>(scale));
-    channel_apply(N, C, L, x, c, scale, shift, y);
+    channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
   }
 }
 

@@ -72,7 +72,7 @@ void sgd_step(const Group<T>& gr, T* const* buf, const uint8_t* first, const Sgd
       constexpr bool WD = decltype(wd_on)::value, NEST = decltype(nest)::value;
       for_chunks(gr.n, gr.sizes, [&](int64_t i, int64_t b, int64_t e) {
         // Scalars as locals: read through the closure, the compiler must assume the stores
-        // below could change them and gives up vectorising (it did: 3 ns per element).
+        // below could change them and gives up vectorising.
         const T lr = lr_, mom = mom_, damp = damp_, wd = wd_, sign = sign_;
         T* __restrict p = gr.param[i];
         const T* __restrict grad = gr.grad[i];

@@ -22,12 +22,10 @@ class _LinearConst:
     """A Linear (+ ReLU) node whose weights are constants, as one call taking x alone: the
     weight stored once as W^T (in, out), so that the GEMM reads its rows in place instead of
     packing a transposed copy of W on every call, and a 2-D contiguous x straight to the
-    GEMM (positional arguments; the replay's per-node Python cost is a few percent of a
-    small MLP's inference). W^T's rows are 16 elements longer than its out columns: at a
-    power-of-two stride (256 floats, 1 KiB) the rows a register tile reads in turn share a
-    few L1 sets and evict each other (the MLP's three products, median of interleaved runs:
-    W packed on every call 302 / 286 / 306 us, W^T contiguous 302 / 294 / 310, W^T padded
-    284 / 278 / 297)."""
+    GEMM (positional arguments: the replay's per-node Python cost shows in a small MLP's
+    inference). W^T's rows are 16 elements longer than its out columns: at a power-of-two
+    stride the rows a register tile reads in turn share a few L1 sets and evict each other
+    (docs/results.md has the measurement)."""
 
     __slots__ = ("w", "wt", "b", "relu", "n_out")
 
@@ -54,8 +52,7 @@ class _LinearChain:
     """Consecutive Linear (+ ReLU) layers, each result read only by the next layer, as one
     ``_C.linear_chain`` call: the threads split the batch's rows and run every layer on their
     own rows in one parallel region, with no barrier between layers and each thread reading
-    back only the rows it wrote (the MLP's inference: three GEMMs 274 / 280 / 283 us, the
-    chain 252 / 252 / 255 us, interleaved)."""
+    back only the rows it wrote."""
 
     def __init__(self, layers: List[_LinearConst]) -> None:
         self.layers = layers

@@ -22,7 +22,7 @@ def _gemm_ok(x: np.ndarray, y: np.ndarray) -> bool:
 @functools.lru_cache(maxsize=16)
 def _ones_row(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only (1, n) row of ones: ones @ g sums g's columns as a GEMM (Caffe's bias
-    multiplier), 3.1 us for a 128x256 gradient where NumPy's sum(axis=0) takes 6.0."""
+    multiplier), faster than NumPy's sum(axis=0) for a layer's bias gradient."""
     row = np.ones((1, n), dtype=dtype)
     row.flags.writeable = False
     return row
@@ -124,7 +124,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 def linear_forward(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray],
                    relu: bool = False) -> np.ndarray:
     """x W^T + b, then max(., 0) with ``relu`` (inference fusion, see
-    ember.utils.optimize_for_inference), as one GEMM call that adds the bias and applies the
+    ember.inference.optimize_for_inference), as one GEMM call that adds the bias and applies the
     ReLU to each register tile of the result as the tile is finished."""
     if x.size == 0 or w.size == 0:  # empty batch or 0 features: NumPy's matmul suffices
         out = np.matmul(x, w.T)

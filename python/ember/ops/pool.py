@@ -41,7 +41,7 @@ def _max_pool_arrays(x, kernel, stride, padding, dilation, ceil_mode, size):
 
 class MaxPool2d(Function):
     """Max pooling computed in forward (so a trace of the model records it, see
-    ember.utils.optimize_for_inference); the argmax indices stay on ctx for backward."""
+    ember.inference.optimize_for_inference); the argmax indices stay on ctx for backward."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, size):

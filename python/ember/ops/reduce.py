@@ -18,7 +18,7 @@ def _expand_grad(g: np.ndarray, shape: Tuple[int, ...], dims: Optional[Tuple[int
                  keepdim: bool) -> np.ndarray:
     """Broadcast a reduced gradient back over the reduced dimensions (a read-only view)."""
     if type(g) is np.ndarray and g.ndim == 0:
-        # A full reduction (loss.sum()): a zero-stride view built directly, ~10x cheaper
+        # A full reduction (loss.sum()): a zero-stride view built directly, much cheaper
         # than np.broadcast_to on the per-op overhead path (benchmarks/bench_overhead.py).
         view = np.ndarray(shape, g.dtype, buffer=g, strides=(0,) * len(shape))
         view.flags.writeable = False

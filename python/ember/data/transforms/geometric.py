@@ -121,8 +121,8 @@ def warp_affine(batch: Any, matrices: Any, out_hw: Tuple[int, int],
                       and (not bilinear or ((fx == fx[0]).all() and (fy == fy[0]).all())))
 
         if bilinear:
-            # interpolation matrices (N, out, in): one BLAS product per axis. On 256 CIFAR
-            # images this takes 1.6 ms, against 19 ms for gathers and broadcast lerps.
+            # interpolation matrices (N, out, in): one BLAS product per axis, far cheaper
+            # than gathers and broadcast lerps.
             def weights(i: np.ndarray, f: np.ndarray, size: int) -> np.ndarray:
                 a = np.zeros(i.shape + (size,), dtype=wd)
                 k = np.arange(i.shape[0])[:, None]

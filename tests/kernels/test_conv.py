@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import cnn_reference as ref
+from helpers import available_isas
 import ember
 from ember import _C
 
@@ -409,3 +410,54 @@ def test_forward_residual_errors():
                           residual=np.zeros((2, 4, 5, 10), np.float32)[..., ::2])
     with pytest.raises(TypeError, match="'residual' must be a NumPy array"):
         _C.conv2d_forward(x, w, None, *args, residual=[0.0])
+
+
+PATHS = [  # (pass, input shape, weight shape, stride, padding, dtype) -> path, AVX-512, 2 threads
+    ("forward", (128, 16, 32, 32), (16, 16, 3, 3), 1, 1, "float32", "frame"),
+    ("forward", (128, 64, 32, 32), (64, 64, 3, 3), 1, 1, "float32", "winograd"),
+    ("forward", (128, 64, 32, 32), (64, 64, 3, 3), 1, 1, "float64", "direct"),
+    ("forward", (128, 64, 8, 8), (64, 64, 3, 3), 1, 1, "float32", "direct"),
+    ("forward", (64, 512, 2, 2), (512, 512, 3, 3), 1, 1, "float32", "pixel"),
+    ("forward", (128, 64, 32, 32), (128, 64, 1, 1), 2, 0, "float32", "im2col"),
+    ("forward", (1, 64, 8, 8), (64, 64, 3, 3), 1, 1, "float32", "im2col"),  # batch < threads
+    ("backward_input", (128, 64, 8, 8), (64, 64, 3, 3), 1, 1, "float32", "direct"),
+    ("backward_input", (128, 64, 32, 32), (64, 64, 3, 3), 1, 1, "float32", "winograd"),
+    ("backward_input", (128, 16, 32, 32), (32, 16, 3, 3), 2, 1, "float32", "im2col"),
+    ("backward_weight", (128, 64, 8, 8), (64, 64, 3, 3), 1, 1, "float32", "direct"),
+    ("backward_weight", (64, 1, 28, 28), (6, 1, 5, 5), 1, 0, "float32", "frame"),
+    ("backward_weight", (64, 512, 4, 4), (512, 512, 3, 3), 1, 1, "float32", "pixel"),
+]
+
+
+@pytest.mark.parametrize("case", PATHS, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}-{c[5]}")
+def test_auto_rules_choose_the_documented_path(case):
+    """select.cpp's table, pinned for layers of the zoo (a rule change must update these)."""
+    if "avx512" not in available_isas():
+        pytest.skip("the expected paths are those of the AVX-512 tier's tile widths")
+    pas, xs, ws, stride, pad, dtype, want = case
+    before_isa, before_threads = _C.get_isa(), ember.get_num_threads()
+    _C.set_isa("avx512")
+    ember.set_num_threads(2)
+    try:
+        got = _C.conv2d_algorithm(pas, xs, ws, (stride, stride), (pad, pad), (1, 1), 1, dtype)
+    finally:
+        _C.set_isa(before_isa)
+        ember.set_num_threads(before_threads)
+    assert got == want
+
+
+def test_forced_algorithm_is_reported_and_falls_back_to_im2col():
+    before = _C.get_conv_algo()
+    try:
+        _C.set_conv_algo("winograd")
+        args = ((1, 1), (1, 1), (1, 1), 1)
+        assert _C.conv2d_algorithm("forward", (4, 16, 16, 16), (16, 16, 3, 3), *args) == \
+            "winograd"
+        assert _C.conv2d_algorithm("forward", (4, 16, 16, 16), (16, 16, 3, 3), *args,
+                                   "float64") == "im2col"  # Winograd is float32 only
+        assert _C.conv2d_algorithm("backward_weight", (4, 16, 16, 16), (16, 16, 3, 3),
+                                   *args) == "im2col"
+    finally:
+        _C.set_conv_algo(before)
+    with pytest.raises(ValueError, match="conv2d_algorithm: argument 'pass'"):
+        _C.conv2d_algorithm("sideways", (4, 16, 16, 16), (16, 16, 3, 3), *args)

@@ -6,20 +6,8 @@ import pytest
 
 import ember
 from ember import nn
-from ember.utils import fuse_conv_bn, fuse_conv_bn_eval
-
-
-def randomise_bn(model, seed=0):
-    """Non-trivial running statistics and affine parameters (as after training)."""
-    rng = np.random.default_rng(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(rng.standard_normal(c).astype(m.running_mean.dtype))
-            m.running_var.copy_(rng.uniform(0.5, 2.0, c).astype(m.running_var.dtype))
-            if m.affine:
-                m.weight.data[...] = rng.uniform(0.5, 1.5, c)
-                m.bias.data[...] = rng.standard_normal(c)
+from ember.inference import fuse_conv_bn, fuse_conv_bn_eval
+from helpers import randomise_bn
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -1,4 +1,4 @@
-"""ember.utils.optimize_for_inference: the traced, fused model computes what the eager model
+"""ember.inference.optimize_for_inference: the traced, fused model computes what the eager model
 computes (on whole models, new input shapes, tuple outputs), fuses the convolution + ReLU and
 convolution + residual add + ReLU patterns it should and no others, and refuses models a
 trace cannot capture instead of returning a wrong one."""
@@ -8,9 +8,9 @@ import pytest
 import ember
 from ember import nn
 from ember.nn import functional as F
-from ember.utils import InferenceModule, optimize_for_inference
+from ember.inference import InferenceModule, optimize_for_inference
 from benchmarks import _models
-from test_fusion import randomise_bn
+from helpers import randomise_bn
 
 
 def eager(model, *xs):
