@@ -230,22 +230,25 @@ def test_conv2d_unbatched_and_threads_agree():
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(w=(4, 3, 7, 7)), ValueError, r"conv2d: kernel height 7 \(dilated\) is larger than the "
-                                       r"padded input height 5"),
-    (dict(stride=0), ValueError, r"conv2d: stride must be >= 1, got \(0, 0\)"),
-    (dict(stride=-1), ValueError, r"conv2d: stride must be >= 1"),
-    (dict(dilation=0), ValueError, r"conv2d: dilation must be >= 1"),
-    (dict(padding=-1), ValueError, r"conv2d: padding must be >= 0, got \(-1, -1\)"),
+    (dict(w=(4, 3, 7, 7)), ValueError, r"conv2d: kernel larger than the padded input \(input "
+                                       r"5x5, kernel 7x7"),
+    (dict(stride=0), ValueError, r"conv2d: argument 'stride' must be >= 1, got \(0, 0\)"),
+    (dict(stride=-1), ValueError, r"conv2d: argument 'stride' must be >= 1"),
+    (dict(dilation=0), ValueError, r"conv2d: argument 'dilation' must be >= 1"),
+    (dict(padding=-1), ValueError, r"conv2d: argument 'padding' must be >= 0, got \(-1, -1\)"),
     (dict(w=(4, 2, 3, 3)), ValueError, r"conv2d: input has 3 channels but weight expects 2"),
-    (dict(w=(4, 1, 3, 3), groups=2), ValueError, r"input has 3 channels but weight expects 2"),
+    (dict(w=(4, 1, 3, 3), groups=2), ValueError, r"in_channels 3 and out_channels 4 must be "
+                                                 r"divisible by groups 2"),
     (dict(w=(5, 1, 3, 3), groups=3), ValueError, r"out_channels 5 must be divisible by groups 3"),
-    (dict(x=(3, 5, 5, 1, 1)), ValueError, r"conv2d: expected 4-D input"),
-    (dict(x=(0, 3, 5, 5)), ValueError, r"conv2d: the batch is empty"),
-    (dict(xdtype=np.int64), TypeError, r"conv2d: expected a float32 or float64 input"),
-    (dict(wdtype=np.float64), TypeError, r"input has dtype float32 but weight has dtype float64"),
+    (dict(x=(3, 5, 5, 1, 1)), ValueError, r"conv2d: expected 3-D \(C, H, W\) or 4-D"),
+    (dict(xdtype=np.int64), TypeError, r"conv2d: argument 'input' must be float32 or float64, "
+                                       r"got int64"),
+    (dict(wdtype=np.float64), TypeError, r"conv2d: argument 'weight' has dtype float64 but "
+                                         r"'input' has dtype float32"),
     (dict(padding="full"), ValueError, r"padding must be an int, a pair, 'valid' or 'same'"),
     (dict(padding="same", stride=2), ValueError, r"padding='same' is not supported for strided"),
-    (dict(bias=(3,)), ValueError, r"conv2d: bias must have shape \(4,\)"),
+    (dict(bias=(3,)), ValueError, r"conv2d: argument 'bias' must have shape \(4,\), got \(3,\)"),
+    (dict(groups=2.0), TypeError, r"conv2d: groups must be an int"),
 ])
 def test_conv2d_bad_arguments(kwargs, exc, match):
     x = np.ones(kwargs.get("x", (2, 3, 5, 5)), dtype=kwargs.get("xdtype", np.float32))
@@ -255,6 +258,16 @@ def test_conv2d_bad_arguments(kwargs, exc, match):
         F.conv2d(ember.tensor(x), ember.tensor(w), None if b is None else ember.tensor(b),
                  stride=kwargs.get("stride", 1), padding=kwargs.get("padding", 0),
                  dilation=kwargs.get("dilation", 1), groups=kwargs.get("groups", 1))
+
+
+def test_conv2d_empty_batch_gives_an_empty_output():
+    """As in PyTorch, a batch of no images is a valid input (the gradients are zeros)."""
+    x = ember.zeros(0, 3, 5, 5, requires_grad=True)
+    w = ember.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, ember.zeros(4, requires_grad=True), padding=1)
+    assert y.shape == (0, 4, 5, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 5, 5) and not w.grad.numpy().any()
 
 
 def test_c_boundary_rechecks_sizes():

@@ -119,11 +119,15 @@ def test_batchnorm_state_dict_keys_match_torch_and_momentum_none():
     (lambda: F.batch_norm(ember.randn(2, 3), None, None, training=True, eps=float("nan")),
      ValueError, r"eps must be a finite non-negative number"),
     (lambda: F.batch_norm(ember.zeros(0, 3), None, None, training=True), ValueError,
-     r"the batch is empty"),
+     r"expected more than 1 value per channel when training"),
+    (lambda: F.batch_norm(ember.randn(4, 3).long(), None, None, training=True), TypeError,
+     r"batch_norm: argument 'input' must be float32 or float64, got int64"),
+    (lambda: F.batch_norm(ember.randn(4, 3), ember.zeros(2), ember.ones(2)), ValueError,
+     r"batch_norm: running_mean must have shape \(3,\)"),
     (lambda: F.batch_norm(ember.randn(2, 3), None, None, training=False), ValueError,
      r"running statistics are required"),
     (lambda: F.batch_norm(ember.randn(4, 3), None, None, ember.ones(2), training=True),
-     ValueError, r"weight must have shape \(3,\)"),
+     ValueError, r"batch_norm: argument 'weight' must have shape \(3,\), got \(2,\)"),
 ])
 def test_batch_norm_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):

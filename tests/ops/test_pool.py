@@ -231,14 +231,24 @@ def test_pool_modules_and_global_average():
     (lambda x: F.max_pool2d(x, 2, dilation=0), r"dilation must be >= 1"),
     (lambda x: F.avg_pool2d(x, 6), r"avg_pool2d: kernel \(6, 6\) .* larger than the padded"),
     (lambda x: F.max_pool2d(x.reshape(50), 2), r"max_pool2d: expected 3-D or 4-D input"),
-    (lambda x: F.max_pool2d(ember.zeros(0, 2, 5, 5), 2), r"the batch is empty"),
-    (lambda x: F.adaptive_avg_pool2d(x, 0), r"output_size must be positive"),
-    (lambda x: F.max_pool2d(x.long(), 2), r"expected a float32 or float64 input"),
+    (lambda x: F.avg_pool2d(ember.zeros(2, 0, 5, 5), 2), r"avg_pool2d: input sizes must be "
+                                                        r"positive \(batch may be 0\)"),
+    (lambda x: F.adaptive_avg_pool2d(x, 0), r"argument 'output_size' must be >= 1"),
+    (lambda x: F.max_pool2d(x.long(), 2), r"max_pool2d: argument 'input' must be float32"),
+    (lambda x: F.max_pool2d(x, 2.5), r"max_pool2d: kernel_size must be an int or a pair"),
 ])
 def test_pool_bad_arguments(call, match):
+    """The values are checked by the binding, the kinds of the arguments in Python."""
     x = ember.randn(2, 1, 5, 5)
     with pytest.raises((ValueError, TypeError), match=match):
         call(x)
+
+
+def test_pools_take_an_empty_batch():
+    x = ember.zeros(0, 2, 5, 5)
+    assert F.max_pool2d(x, 2).shape == (0, 2, 2, 2)
+    assert F.avg_pool2d(x, 3, stride=1, padding=1).shape == (0, 2, 5, 5)
+    assert F.adaptive_avg_pool2d(x, 1).shape == (0, 2, 1, 1)
 
 
 def test_pool_c_boundary_checks_indices():

@@ -27,19 +27,27 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool
 }
 
 void Pool2dShape::finalize(const char* op) {
+  auto pr = [](int64_t a, int64_t b) {
+    return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+  };
   auto bad = [op](const std::string& m) {
     throw std::invalid_argument(std::string(op) + ": " + m);
   };
-  if (N < 0 || C <= 0 || H <= 0 || W <= 0) bad("input sizes must be positive (batch may be 0)");
-  if (kh <= 0 || kw <= 0) bad("kernel_size must be positive");
-  if (sh <= 0 || sw <= 0) bad("stride must be positive");
-  if (dh <= 0 || dw <= 0) bad("dilation must be positive");
-  if (ph < 0 || pw < 0) bad("padding must be non-negative");
+  if (N < 0 || C <= 0 || H <= 0 || W <= 0)
+    bad("input sizes must be positive (batch may be 0), got (" + std::to_string(N) + ", " +
+        std::to_string(C) + ", " + std::to_string(H) + ", " + std::to_string(W) + ")");
+  if (kh <= 0 || kw <= 0) bad("kernel_size must be >= 1, got " + pr(kh, kw));
+  if (sh <= 0 || sw <= 0) bad("stride must be >= 1, got " + pr(sh, sw));
+  if (dh <= 0 || dw <= 0) bad("dilation must be >= 1, got " + pr(dh, dw));
+  if (ph < 0 || pw < 0) bad("padding must be >= 0, got " + pr(ph, pw));
   if (2 * ph > dh * (kh - 1) + 1 || 2 * pw > dw * (kw - 1) + 1)
-    bad("padding must be at most half of the (dilated) kernel size");
+    bad("padding " + pr(ph, pw) + " must be at most half of the kernel size " + pr(kh, kw) +
+        " (dilation " + pr(dh, dw) + ")");
   P = pooled_size(H, kh, sh, ph, dh, ceil_mode);
   Q = pooled_size(W, kw, sw, pw, dw, ceil_mode);
-  if (P <= 0 || Q <= 0) bad("output size would be empty (kernel larger than the padded input)");
+  if (P <= 0 || Q <= 0)
+    bad("kernel " + pr(kh, kw) + " (dilation " + pr(dh, dw) + ") is larger than the padded "
+        "input " + pr(H, W) + " with padding " + pr(ph, pw));
 }
 
 template <typename T>

@@ -8,7 +8,7 @@ import numpy as np
 
 from ember import _C
 from ember.autograd.function import Function
-from ember.ops._args import check_float, check_ndim, check_nonempty, pair, single
+from ember.ops._args import check_float, check_ndim, pair, single
 from ember.ops.shape import pad as _pad, squeeze, unsqueeze
 from ember.tensor import Tensor
 
@@ -89,18 +89,13 @@ def _same_padding(op: str, kernel: Tuple[int, int], dilation: Tuple[int, int],
     return (sym[0], sym[1]), (0, extra[1], 0, extra[0])
 
 
-def _check_conv_inputs(op: str, x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                       groups: int) -> None:
-    check_float(op, x)
-    check_ndim(op, x, (4,), "N, C, H, W")
-    check_nonempty(op, x)
-    if weight.ndim != 4:
-        raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"{op}: input has dtype {x.dtype} but {name} has dtype {t.dtype}")
-    if groups < 1:
-        raise ValueError(f"{op}: groups must be >= 1, got {groups}")
+def _check_conv_inputs(op: str, x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> None:
+    """What the binding cannot check: that the arguments are Tensors. Everything about
+    their values (dtype, ndim, shapes, channels, groups, sizes) is checked by the binding
+    (csrc/bindings/conv.cpp), which names the op and the argument."""
+    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
@@ -112,14 +107,17 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
     """
     op = "conv2d"
     x = input
+    _check_conv_inputs(op, x, weight, bias)
     if x.ndim == 3:  # unbatched (C, H, W)
         return squeeze(conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation,
                               groups), 0)
     groups = single(op, "groups", groups)
-    _check_conv_inputs(op, x, weight, bias, groups)
-    stride = pair(op, "stride", stride, 1)
-    dilation = pair(op, "dilation", dilation, 1)
-    k = (weight.shape[2], weight.shape[3])
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"{x.ndim}-D input of shape {tuple(x.shape)}")
+    stride = pair(op, "stride", stride)
+    dilation = pair(op, "dilation", dilation)
+    k = tuple(weight.shape[2:4])
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0, 0)
@@ -130,24 +128,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
         else:
             raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got "
                              f"{padding!r}")
-    padding = pair(op, "padding", padding, 0)
-    c = x.shape[1]
-    if weight.shape[1] * groups != c:
-        raise ValueError(f"{op}: input has {c} channels but weight expects "
-                         f"{weight.shape[1] * groups} (weight shape {tuple(weight.shape)}, "
-                         f"groups={groups})")
-    if weight.shape[0] % groups:
-        raise ValueError(f"{op}: out_channels {weight.shape[0]} must be divisible by groups "
-                         f"{groups}")
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},), got "
-                         f"{tuple(bias.shape)}")
-    for i, name in ((2, "height"), (3, "width")):
-        eff = dilation[i - 2] * (k[i - 2] - 1) + 1
-        if x.shape[i] + 2 * padding[i - 2] < eff:
-            raise ValueError(f"{op}: kernel {name} {eff} (dilated) is larger than the padded "
-                             f"input {name} {x.shape[i] + 2 * padding[i - 2]} (input shape "
-                             f"{tuple(x.shape)}, padding {padding})")
+    padding = pair(op, "padding", padding)
     return Conv2d.apply(x, weight, bias, stride, padding, dilation, groups)
 
 
@@ -180,8 +161,17 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     if x.ndim == 3:
         return squeeze(conv_transpose2d(unsqueeze(x, 0), weight, bias, stride, padding,
                                         output_padding, groups, dilation), 0)
-    groups = single(op, "groups", groups)
-    _check_conv_inputs(op, x, weight, bias, groups)
+    # Checked here rather than by the binding: the kernel is conv2d's input gradient, whose
+    # binding would name conv2d_backward_input and its own arguments.
+    _check_conv_inputs(op, x, weight, bias)
+    groups = single(op, "groups", groups, 1)
+    check_float(op, x)
+    check_ndim(op, x, (4,), "N, C, H, W")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: input has dtype {x.dtype} but {name} has dtype {t.dtype}")
     stride = pair(op, "stride", stride, 1)
     dilation = pair(op, "dilation", dilation, 1)
     padding = pair(op, "padding", padding, 0)

@@ -60,15 +60,16 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     training=False uses the running statistics.
     """
     op = "batch_norm"
-    check_float(op, input)
+    # The binding checks the input's and the affine parameters' dtypes and shapes; checked
+    # here is what Python itself uses (the running statistics, eps in eval mode).
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of at least 2 dimensions (N, C, ...), got "
                          f"shape {tuple(input.shape)}")
     c = input.shape[1]
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
         raise ValueError(f"{op}: eps must be a finite non-negative number, got {eps!r}")
-    if input.shape[0] == 0:
-        raise ValueError(f"{op}: the batch is empty (input shape {tuple(input.shape)})")
     per_channel = input.numel() // c if c else 0
     if training and per_channel <= 1:
         raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
@@ -78,14 +79,10 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
                          "None")
     if not training and running_mean is None:
         raise ValueError(f"{op}: running statistics are required when training=False")
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} "
                              f"channels, got {tuple(t.shape)}")
-        if t is not None and name in ("weight", "bias") and t.dtype != input.dtype:
-            raise TypeError(f"{op}: input has dtype {input.dtype} but {name} has dtype "
-                            f"{t.dtype}")
     rm = None if running_mean is None else running_mean.data
     rv = None if running_var is None else running_var.data
     if training and rm is not None:

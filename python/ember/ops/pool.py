@@ -7,7 +7,7 @@ import numpy as np
 
 from ember import _C
 from ember.autograd.function import Function
-from ember.ops._args import check_float, check_ndim, pair
+from ember.ops._args import check_ndim, pair
 from ember.ops.shape import squeeze, unsqueeze
 from ember.tensor import Tensor
 
@@ -85,31 +85,21 @@ class AdaptiveAvgPool2d(Function):
 
 
 def _batched(op: str, x: Tensor) -> bool:
-    check_float(op, x)
+    """True for an (N, C, H, W) batch, False for one (C, H, W) image. The values (dtype,
+    sizes, the window against the input) are checked by the binding (csrc/bindings/pool.cpp),
+    which names the op and the argument."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
     check_ndim(op, x, (3, 4), "N, C, H, W or C, H, W")
-    if x.ndim == 4 and x.shape[0] == 0:
-        raise ValueError(f"{op}: the batch is empty (input shape {tuple(x.shape)})")
-    if 0 in x.shape:
-        raise ValueError(f"{op}: input has an empty dimension (shape {tuple(x.shape)})")
     return x.ndim == 4
 
 
 def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
                    dilation: Any, ceil_mode: bool) -> Tuple[Tuple[int, int], ...]:
-    k = pair(op, "kernel_size", kernel_size, 1)
+    k = pair(op, "kernel_size", kernel_size)
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
-        else pair(op, "stride", stride, 1)
-    p = pair(op, "padding", padding, 0)
-    d = pair(op, "dilation", dilation, 1)
-    for i in range(2):
-        eff = d[i] * (k[i] - 1) + 1
-        if 2 * p[i] > eff:
-            raise ValueError(f"{op}: padding {p} must be at most half of the kernel size {k} "
-                             f"(dilation {d})")
-        if x.shape[-2 + i] + 2 * p[i] < eff:
-            raise ValueError(f"{op}: kernel {k} (dilation {d}) is larger than the padded input "
-                             f"{tuple(x.shape[-2:])} with padding {p}")
-    return k, s, p, d
+        else pair(op, "stride", stride)
+    return k, s, pair(op, "padding", padding), pair(op, "dilation", dilation)
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
@@ -146,10 +136,7 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any) -> Tuple[int, int]:
         output_size = (output_size, output_size)
     if not isinstance(output_size, (list, tuple)) or len(output_size) != 2:
         raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
-    out = tuple(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
-    if min(out) < 1:
-        raise ValueError(f"{op}: output_size must be positive, got {output_size}")
-    return out
+    return tuple(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
