@@ -185,20 +185,21 @@ void register_conv(py::module_& m) {
         "The convolution algorithm setting.");
   m.def(
       "conv2d_algorithm",
-      [](const std::string& pass, std::vector<int64_t> input_shape,
+      [](const std::string& direction, std::vector<int64_t> input_shape,
          std::vector<int64_t> weight_shape, Pair stride, Pair padding, Pair dilation,
          int64_t groups, const std::string& dtype) {
         const char* op = "conv2d_algorithm";
         conv::Pass p;
-        if (pass == "forward") {
+        if (direction == "forward") {
           p = conv::Pass::Forward;
-        } else if (pass == "backward_input") {
+        } else if (direction == "backward_input") {
           p = conv::Pass::BackwardInput;
-        } else if (pass == "backward_weight") {
+        } else if (direction == "backward_weight") {
           p = conv::Pass::BackwardWeight;
         } else {
-          throw py::value_error(std::string(op) + ": argument 'pass' must be 'forward', "
-                                "'backward_input' or 'backward_weight', got '" + pass + "'");
+          throw py::value_error(std::string(op) + ": argument 'direction' must be 'forward', "
+                                "'backward_input' or 'backward_weight', got '" + direction +
+                                "'");
         }
         if (input_shape.size() != 4 || weight_shape.size() != 4)
           throw py::value_error(std::string(op) + ": 'input_shape' and 'weight_shape' must "
@@ -214,11 +215,11 @@ void register_conv(py::module_& m) {
                                                     : conv::choose_algo<double>(p, s);
         return std::string(conv::conv_algo_name(a));
       },
-      py::arg("pass"), py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
+      py::arg("direction"), py::arg("input_shape"), py::arg("weight_shape"), py::arg("stride"),
       py::arg("padding"), py::arg("dilation"), py::arg("groups"), py::arg("dtype") = "float32",
-      "The algorithm ('im2col', 'winograd', 'frame', 'direct' or 'pixel') that runs `pass` "
-      "('forward', 'backward_input', 'backward_weight') of this layer under the current "
-      "setting, with the current thread count and ISA.");
+      "The algorithm ('im2col', 'winograd', 'frame', 'direct' or 'pixel') that runs the pass "
+      "`direction` ('forward', 'backward_input', 'backward_weight') of this layer under the "
+      "current setting, with the current thread count and ISA.");
 }
 
 }  // namespace ember::bind

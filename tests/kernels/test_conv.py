@@ -459,5 +459,5 @@ def test_forced_algorithm_is_reported_and_falls_back_to_im2col():
                                    *args) == "im2col"
     finally:
         _C.set_conv_algo(before)
-    with pytest.raises(ValueError, match="conv2d_algorithm: argument 'pass'"):
+    with pytest.raises(ValueError, match="conv2d_algorithm: argument 'direction'"):
         _C.conv2d_algorithm("sideways", (4, 16, 16, 16), (16, 16, 3, 3), *args)
