@@ -1,6 +1,7 @@
 """Test configuration: make ``tests/helpers.py`` importable from every test folder, give each
 test a freshly seeded default generator and grad mode on, so that results never depend on
-test order, and the ``isa`` fixture: the test runs once per ISA tier this machine can run."""
+test order, and the ``isa`` / ``threads`` fixtures: the test runs once per ISA tier this machine can
+run / with 1 and 2 threads."""
 import os
 import sys
 
@@ -29,3 +30,12 @@ def isa(request):
     _C.set_isa(request.param)
     yield request.param
     _C.set_isa(before)
+
+
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """Runs the test with 1 and with 2 kernel threads."""
+    before = ember.get_num_threads()
+    ember.set_num_threads(request.param)
+    yield request.param
+    ember.set_num_threads(before)

@@ -10,14 +10,6 @@ from ember import _C
 SIZES = [0, 1, 15, 17, 1000, (1 << 15) + 3, 3 * (1 << 16) + 5]
 
 
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    before = ember.get_num_threads()
-    ember.set_num_threads(request.param)
-    yield request.param
-    ember.set_num_threads(before)
-
-
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_kernels_match_numpy(n, dtype, threads):

@@ -7,7 +7,6 @@ import itertools
 import numpy as np
 import pytest
 
-import ember
 from ember import _C
 
 CASES = [  # (H, W, kernel, stride, padding, dilation, ceil_mode)
@@ -68,14 +67,6 @@ def avg_ref(x, case, include_pad):
         div = (h1 - h0) * (w1 - w0) if include_pad else len(cells)
         y[:, :, p, q] = sum(x[:, :, h, w] for h, w in cells) / div
     return y
-
-
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    before = ember.get_num_threads()
-    ember.set_num_threads(request.param)
-    yield request.param
-    ember.set_num_threads(before)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -103,14 +103,13 @@ void frame_rows(int64_t nimg, int64_t P, int64_t Q, int64_t n, int64_t kt,
   }
 }
 
-// C (+)= A @ B with B's rows gathered: neither operand is packed. The microkernel reads A's
-// step-p values in place at a + p * lda (A's columns are contiguous: a pixel-major copy of
-// dy) and row p of each NR-column panel of B at b + boff[p] (OffsetRows). Blocks of KC
-// steps keep a panel's rows in L1 while the MR-row tiles of C pass over them.
-template <class K>
-void gather_rows(int64_t m, int64_t n, int64_t kt, const typename K::T* a, int64_t lda,
-                 const typename K::T* b, const int64_t* boff, typename K::T beta,
-                 typename K::T* c, int64_t ldc) {
+// The loops of a product whose operands are both read in place, not packed: blocks of KC
+// steps (a panel's rows stay in L1 while the MR-row tiles of C pass over them), NR-column
+// panels, balanced MR-row tiles. panel(pc, kc, jr) runs before each panel's tiles;
+// tile(ct, ldct, beta, pc, kc, ir, jr, mr) computes one tile of C.
+template <class K, typename Panel, typename Tile>
+void in_place_tiles(int64_t m, int64_t n, int64_t kt, typename K::T beta, typename K::T* c,
+                    int64_t ldc, Panel&& panel, Tile&& tile) {
   using T = typename K::T;
   constexpr int64_t MR = K::MR, NR = K::NR;
   const int64_t kc_blk = balanced_block(kt, K::KC, 1), mb = balanced_rows(m, MR);
@@ -119,67 +118,68 @@ void gather_rows(int64_t m, int64_t n, int64_t kt, const typename K::T* a, int64
     const T bet = pc == 0 ? beta : T(1);
     for (int64_t jr = 0; jr < n; jr += NR) {
       const int64_t nr = std::min(NR, n - jr);
+      panel(pc, kc, jr);
       for (int64_t ir = 0; ir < m; ir += mb) {
         const int64_t mr = std::min(mb, m - ir);
-        const T* ap = a + pc * lda + ir;
         T* ct = c + ir * ldc + jr;
         if (nr == NR) {
-          K::micro_offsets(kc, ap, lda, b + jr, boff + pc, ct, ldc, bet, mr);
+          tile(ct, ldc, bet, pc, kc, ir, jr, mr);
         } else {
-          edge_tile<K>([&](T* t, int64_t ldt) {
-            K::micro_offsets(kc, ap, lda, b + jr, boff + pc, t, ldt, T(0), mr);
-          }, ct, ldc, mr, nr, bet);
+          edge_tile<K>([&](T* t, int64_t ldt) { tile(t, ldt, T(0), pc, kc, ir, jr, mr); }, ct,
+                       ldc, mr, nr, bet);
         }
       }
     }
   }
 }
 
-// C (+)= A @ B with A's columns gathered: neither operand is packed. Column p of A is the m
-// values at a + aoff[p] (a run of pixel-major frame values), row p of B the n values at
-// b + boff[p] when boff is given, else at b + p * ldb. Blocks of KC steps, NR-column panels
-// of B, MR-row tiles of C.
+// C (+)= A @ B with B's rows gathered: the microkernel reads A's step-p values in place at
+// a + p * lda (A's columns are contiguous: a pixel-major copy of dy) and row p of each
+// NR-column panel of B at b + boff[p] (OffsetRows).
+template <class K>
+void gather_rows(int64_t m, int64_t n, int64_t kt, const typename K::T* a, int64_t lda,
+                 const typename K::T* b, const int64_t* boff, typename K::T beta,
+                 typename K::T* c, int64_t ldc) {
+  using T = typename K::T;
+  in_place_tiles<K>(m, n, kt, beta, c, ldc, [](int64_t, int64_t, int64_t) {},
+                    [&](T* ct, int64_t ldct, T bt, int64_t pc, int64_t kc, int64_t ir,
+                        int64_t jr, int64_t mr) {
+                      K::micro_offsets(kc, a + pc * lda + ir, lda, b + jr, boff + pc, ct, ldct,
+                                       bt, mr);
+                    });
+}
+
+// C (+)= A @ B with A's columns gathered: column p of A is the m values at a + aoff[p] (a
+// run of pixel-major frame values), row p of B the n values at b + boff[p] when boff is
+// given, else at b + p * ldb.
 template <class K>
 void gather_cols(int64_t m, int64_t n, int64_t kt, const typename K::T* a, const int64_t* aoff,
                  const typename K::T* b, int64_t ldb, const int64_t* boff, typename K::T beta,
                  typename K::T* c, int64_t ldc) {
   using T = typename K::T;
-  constexpr int64_t MR = K::MR, NR = K::NR;
-  const int64_t kc_blk = balanced_block(kt, K::KC, 1), mb = balanced_rows(m, MR);
-  for (int64_t pc = 0; pc < kt; pc += kc_blk) {
-    const int64_t kc = std::min(kc_blk, kt - pc);
-    const T bet = pc == 0 ? beta : T(1);
-    for (int64_t jr = 0; jr < n; jr += NR) {
-      const int64_t nr = std::min(NR, n - jr);
-      if (boff != nullptr && jr + NR < n) {
-        // Gathered B rows are often far apart (rows of another image's pixels): the
-        // hardware prefetchers do not follow them across pages, and the first tile of each
-        // panel would wait on every row. Fetch the next panel's rows into L2 while this
-        // one's tiles run.
-        for (int64_t p = pc; p < pc + kc; ++p) {
-          const T* row = b + boff[p] + jr + NR;
-          __builtin_prefetch(row, 0, 2);
-          __builtin_prefetch(row + NR - 1, 0, 2);
-        }
-      }
-      for (int64_t ir = 0; ir < m; ir += mb) {
-        const int64_t mr = std::min(mb, m - ir);
-        auto tile = [&](T* ct, int64_t ldct, T bt) {
-          if (boff != nullptr) {
-            K::micro_gather(kc, a + ir, aoff + pc, b + jr, boff + pc, ct, ldct, bt, mr);
-          } else {
-            K::micro_frame(kc, a + ir, aoff + pc, b + pc * ldb + jr, ldb, ct, ldct, bt, mr);
-          }
-        };
-        T* ct = c + ir * ldc + jr;
-        if (nr == NR) {
-          tile(ct, ldc, bet);
-        } else {
-          edge_tile<K>([&](T* t, int64_t ldt) { tile(t, ldt, T(0)); }, ct, ldc, mr, nr, bet);
-        }
-      }
+  constexpr int64_t NR = K::NR;
+  // Gathered B rows are often far apart (rows of another image's pixels): the hardware
+  // prefetchers do not follow them across pages, and the first tile of each panel would
+  // wait on every row. Fetch the next panel's rows into L2 while this one's tiles run.
+  auto prefetch_next = [&](int64_t pc, int64_t kc, int64_t jr) {
+    if (boff == nullptr || jr + NR >= n) return;
+    for (int64_t p = pc; p < pc + kc; ++p) {
+      const T* row = b + boff[p] + jr + NR;
+      __builtin_prefetch(row, 0, 2);
+      __builtin_prefetch(row + NR - 1, 0, 2);
     }
-  }
+  };
+  in_place_tiles<K>(m, n, kt, beta, c, ldc, prefetch_next,
+                    [&](T* ct, int64_t ldct, T bt, int64_t pc, int64_t kc, int64_t ir,
+                        int64_t jr, int64_t mr) {
+                      if (boff != nullptr) {
+                        K::micro_gather(kc, a + ir, aoff + pc, b + jr, boff + pc, ct, ldct, bt,
+                                        mr);
+                      } else {
+                        K::micro_frame(kc, a + ir, aoff + pc, b + pc * ldb + jr, ldb, ct, ldct,
+                                       bt, mr);
+                      }
+                    });
 }
 
 // The convolution products put n output columns on the narrow tile when the tier has one
