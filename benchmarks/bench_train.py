@@ -88,7 +88,7 @@ def torch_fns(name: str, ember_model: Any = None, channels_last: bool = False) -
     if ember_model is not None:  # start from ember's weights
         with torch.no_grad():
             for tp, p in zip(model.parameters(), ember_model.parameters()):
-                tp.copy_(torch.from_numpy(np.ascontiguousarray(p.numpy())))
+                tp.copy_(torch.from_numpy(np.ascontiguousarray(p.detach().numpy())))
     xa, ya = _batch(name)
     x, y = torch.from_numpy(xa), torch.from_numpy(ya)
     if channels_last:

@@ -147,10 +147,10 @@ def run(name: str, framework: str, threads: int, seed: int, init_path: str) -> D
         state = ember.load(init_path)
         with torch.no_grad():
             for k, t in model.state_dict().items():
-                t.copy_(torch.from_numpy(np.asarray(state[k].numpy())).reshape(t.shape))
+                t.copy_(torch.from_numpy(np.asarray(state[k].detach().numpy())).reshape(t.shape))
 
         def to_fw(a: Any) -> Any:
-            return torch.from_numpy(a.numpy())
+            return torch.from_numpy(a.detach().numpy())
     # From here on the same code drives either framework.
     opt_cls = {"sgd": lib.optim.SGD, "adamw": lib.optim.AdamW}[task["opt"]]
     kw = {"momentum": 0.9, "nesterov": True} if task["opt"] == "sgd" else {}

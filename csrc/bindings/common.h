@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "ember/checked.h"
+
 namespace ember::bind {
 
 namespace py = pybind11;
@@ -112,14 +114,36 @@ namespace ember::bind {
 
 // Product of sizes with an overflow check (the C++ side computes buffer sizes from these).
 inline int64_t checked_numel(const char* op, std::initializer_list<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0 || (d != 0 && n > INT64_MAX / d)) {
-      throw py::value_error(std::string(op) + ": tensor size overflows 64-bit indexing");
-    }
-    n *= d;
+  try {
+    return checked::numel(dims, "tensor size");
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(std::string(op) + ": " + e.what());
   }
-  return n;
+}
+
+// A new array of `shape`, or an error naming the op and the shape (not NumPy's own, which
+// names neither) when it cannot be had: MemoryError when the allocation fails, ValueError
+// when its byte count does not fit an address. Sizes a caller chooses (an input_size, an
+// output_size) can ask for either.
+inline py::array new_array(const char* op, const py::dtype& dtype,
+                           const std::vector<py::ssize_t>& shape) {
+  try {
+    return py::array(dtype, shape);
+  } catch (py::error_already_set& e) {
+    const bool memory = e.matches(PyExc_MemoryError);
+    if (!memory && !e.matches(PyExc_ValueError)) throw;
+    std::string dims;
+    double bytes = static_cast<double>(dtype.itemsize());
+    for (py::ssize_t d : shape) {
+      dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+      bytes *= static_cast<double>(d);
+    }
+    const std::string msg = std::string(op) + ": cannot allocate an output of shape (" + dims +
+                            ") (" + std::to_string(bytes / 1e9) + " GB)";
+    if (!memory) throw py::value_error(msg);
+    PyErr_SetString(PyExc_MemoryError, msg.c_str());
+    throw py::error_already_set();
+  }
 }
 
 inline void check_positive_pair(const char* op, const char* arg, std::pair<int64_t, int64_t> v,

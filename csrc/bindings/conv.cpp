@@ -77,7 +77,7 @@ py::array conv2d_forward_py(const py::array& x, const py::array& w, const py::ob
     check_like(op, "residual", res, "input", x, 4);
     check_shape(op, "residual", res, {s.N, s.K, s.P, s.Q});
   }
-  py::array y(x.dtype(), std::vector<py::ssize_t>{s.N, s.K, s.P, s.Q});
+  py::array y = new_array(op, x.dtype(), {s.N, s.K, s.P, s.Q});
   dispatch_float(x, [&](auto tag) {
     using T = decltype(tag);
     conv::Epilogue<T> epi;
@@ -104,7 +104,7 @@ py::array conv2d_backward_input_py(const py::array& dy, const py::array& w, Pair
   auto s = make_shape(op, dy.shape(0), C, input_hw.first, input_hw.second, w.shape(0),
                       w.shape(1), w.shape(2), w.shape(3), stride, padding, dilation, groups);
   check_shape(op, "grad_output", dy, {s.N, s.K, s.P, s.Q});
-  py::array dx(dy.dtype(), std::vector<py::ssize_t>{s.N, s.C, s.H, s.W});
+  py::array dx = new_array(op, dy.dtype(), {s.N, s.C, s.H, s.W});
   dispatch_float(dy, [&](auto tag) {
     using T = decltype(tag);
     auto gp = static_cast<const T*>(dy.data());
@@ -133,7 +133,7 @@ py::tuple conv2d_backward_weight_py(const py::array& x, const py::array& dy, Pai
                       x.shape(1) / groups, kernel.first, kernel.second, stride, padding,
                       dilation, groups);
   check_shape(op, "grad_output", dy, {s.N, s.K, s.P, s.Q});
-  py::array dw(x.dtype(), std::vector<py::ssize_t>{s.K, s.Cg(), s.R, s.S});
+  py::array dw = new_array(op, x.dtype(), {s.K, s.Cg(), s.R, s.S});
   py::object db = py::none();
   if (bias) db = py::array(x.dtype(), std::vector<py::ssize_t>{s.K});
   dispatch_float(x, [&](auto tag) {

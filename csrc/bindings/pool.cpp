@@ -29,8 +29,23 @@ void check_input(const char* op, const char* arg, const py::array& x) {
   check_like(op, arg, x, arg, x, 4);
 }
 
-py::array new_like(const py::array& ref, std::vector<py::ssize_t> shape) {
-  return py::array(ref.dtype(), shape);
+// Adaptive pooling: an empty plane has nothing to pool, and the output size must be a real
+// extent. The batch may be empty, and (as torch decides) average pooling's channels too.
+void check_adaptive(const char* op, const py::array& x, Pair out_hw, bool channels_may_be_empty) {
+  if ((x.shape(1) == 0 && !channels_may_be_empty) || x.shape(2) == 0 || x.shape(3) == 0) {
+    throw py::value_error(std::string(op) + ": expected an input with non-zero " +
+                          (channels_may_be_empty ? "" : "channels, ") +
+                          "height and width (the batch may be empty), got shape " +
+                          shape_str(x));
+  }
+  check_positive_pair(op, "output_size", out_hw, 1);
+  if (out_hw.first > checked::kMaxExtent || out_hw.second > checked::kMaxExtent)
+    throw py::value_error(std::string(op) + ": argument 'output_size' must be at most 2^40");
+  checked_numel(op, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
+}
+
+py::array new_like(const char* op, const py::array& ref, std::vector<py::ssize_t> shape) {
+  return new_array(op, ref.dtype(), shape);
 }
 
 void check_indices(const char* op, const py::array& idx, const py::array& dy) {
@@ -53,13 +68,13 @@ void register_pool(py::module_& m) {
         check_input(op, "input", x);
         auto s = make_shape(op, x, {x.shape(2), x.shape(3)}, kernel, stride, padding,
                             dilation, ceil_mode);
-        py::array y = new_like(x, {s.N, s.C, s.P, s.Q});
-        py::array_t<int64_t> idx(std::vector<py::ssize_t>{s.N, s.C, s.P, s.Q});
+        py::array y = new_like(op, x, {s.N, s.C, s.P, s.Q});
+        py::array idx = new_array(op, py::dtype::of<int64_t>(), {s.N, s.C, s.P, s.Q});
         dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());
-          auto ip = idx.mutable_data();
+          auto ip = static_cast<int64_t*>(idx.mutable_data());
           py::gil_scoped_release nogil;
           pool::max_pool2d_forward<T>(s, xp, yp, ip);
         });
@@ -76,10 +91,11 @@ void register_pool(py::module_& m) {
         check_input(op, "grad_output", dy);
         check_indices(op, idx, dy);
         check_positive_pair(op, "input_size", input_hw, 1);
+        checked_numel(op, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
         const int64_t planes = dy.shape(0) * dy.shape(1);
         const int64_t in_plane = checked_numel(op, {input_hw.first, input_hw.second});
         const int64_t out_plane = dy.shape(2) * dy.shape(3);
-        py::array dx = new_like(dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
+        py::array dx = new_like(op, dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
         dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
@@ -101,7 +117,7 @@ void register_pool(py::module_& m) {
         check_input(op, "input", x);
         auto s = make_shape(op, x, {x.shape(2), x.shape(3)}, kernel, stride, padding, {1, 1},
                             ceil_mode);
-        py::array y = new_like(x, {s.N, s.C, s.P, s.Q});
+        py::array y = new_like(op, x, {s.N, s.C, s.P, s.Q});
         dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
@@ -123,7 +139,7 @@ void register_pool(py::module_& m) {
         check_positive_pair(op, "input_size", input_hw, 1);
         auto s = make_shape(op, dy, input_hw, kernel, stride, padding, {1, 1}, ceil_mode);
         check_shape(op, "grad_output", dy, {s.N, s.C, s.P, s.Q});
-        py::array dx = new_like(dy, {s.N, s.C, s.H, s.W});
+        py::array dx = new_like(op, dy, {s.N, s.C, s.H, s.W});
         dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
@@ -142,8 +158,8 @@ void register_pool(py::module_& m) {
       [](const py::array& x, Pair out_hw) {
         const char* op = "adaptive_avg_pool2d";
         check_input(op, "input", x);
-        check_positive_pair(op, "output_size", out_hw, 1);
-        py::array y = new_like(x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
+        check_adaptive(op, x, out_hw, true);
+        py::array y = new_like(op, x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
         dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
@@ -162,7 +178,8 @@ void register_pool(py::module_& m) {
         const char* op = "adaptive_avg_pool2d_backward";
         check_input(op, "grad_output", dy);
         check_positive_pair(op, "input_size", input_hw, 1);
-        py::array dx = new_like(dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
+        checked_numel(op, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
+        py::array dx = new_like(op, dy, {dy.shape(0), dy.shape(1), input_hw.first, input_hw.second});
         dispatch_float(dy, [&](auto zero) {
           using T = decltype(zero);
           auto gp = static_cast<const T*>(dy.data());
@@ -182,15 +199,15 @@ void register_pool(py::module_& m) {
       [](const py::array& x, Pair out_hw) {
         const char* op = "adaptive_max_pool2d";
         check_input(op, "input", x);
-        check_positive_pair(op, "output_size", out_hw, 1);
-        py::array y = new_like(x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
-        py::array_t<int64_t> idx(
-            std::vector<py::ssize_t>{x.shape(0), x.shape(1), out_hw.first, out_hw.second});
+        check_adaptive(op, x, out_hw, false);
+        py::array y = new_like(op, x, {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
+        py::array idx = new_array(op, py::dtype::of<int64_t>(),
+                                  {x.shape(0), x.shape(1), out_hw.first, out_hw.second});
         dispatch_float(x, [&](auto zero) {
           using T = decltype(zero);
           auto xp = static_cast<const T*>(x.data());
           auto yp = static_cast<T*>(y.mutable_data());
-          auto ip = idx.mutable_data();
+          auto ip = static_cast<int64_t*>(idx.mutable_data());
           const int64_t planes = x.shape(0) * x.shape(1), H = x.shape(2), W = x.shape(3);
           py::gil_scoped_release nogil;
           pool::adaptive_max_pool2d_forward<T>(planes, H, W, out_hw.first, out_hw.second, xp,

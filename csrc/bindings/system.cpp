@@ -1,6 +1,7 @@
 // Build and machine facts, ISA selection, threads, and the FMA peak probe.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
 
 #if defined(__GLIBC__)
@@ -8,6 +9,7 @@
 #endif
 
 #include "bindings/common.h"
+#include "ember/checked.h"
 #include "ember/cpu.h"
 #include "ember/parallel.h"
 #include "ember/peak/fma_peak.h"
@@ -43,7 +45,6 @@ void register_system(py::module_& m) {
         "True when this CPU and OS can run AVX-512 (F, VL, DQ, BW) code.");
   m.def("built_with_avx512", &built_with_avx512,
         "True when the AVX-512 kernels were compiled in.");
-  m.def("have_openmp", &have_openmp, "True when built with OpenMP.");
   m.def("compiler", &compiler_name, "The C++ compiler that built ember._C.");
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); },
         "The ISA path kernels use now: 'avx512', 'avx2' or 'generic'.");
@@ -72,29 +73,57 @@ void register_system(py::module_& m) {
   m.def("get_num_threads", &get_num_threads, "Threads used by parallel kernels.");
   m.def(
       "set_num_threads",
-      [](int n) {
-        if (n < 1) {
-          throw py::value_error("set_num_threads: argument 'n' must be >= 1, got " +
-                                std::to_string(n));
+      [](int64_t n) {
+        try {
+          set_num_threads(n);
+        } catch (const std::invalid_argument& e) {
+          throw py::value_error(e.what());
         }
-        set_num_threads(n);
       },
-      py::arg("n"), "Set the number of threads used by parallel kernels.");
+      py::arg("n"), "Set the number of threads used by parallel kernels (1 to 1024).");
+  m.attr("max_threads") = kMaxThreads;
+  m.attr("max_extent") = checked::kMaxExtent;
+#if defined(EMBER_SANITIZE_BUILD)
+  m.attr("sanitized") = true;
+  // A deliberate fault, in sanitizer builds only: proves the sanitizers are live (the
+  // process must abort with their report).
+  m.def(
+      "_sanitizer_canary",
+      [](const std::string& kind) {
+        volatile int64_t past_end = 4;
+        if (kind == "address") {
+          int* p = new int[4]();
+          int* volatile q = p;  // hides the array's size from UBSan: ASan must catch this
+          const int v = q[past_end];  // heap-buffer-overflow
+          delete[] p;
+          return static_cast<int64_t>(v);
+        }
+        if (kind == "undefined") {
+          volatile int64_t big = INT64_MAX;
+          return big + past_end;  // signed-integer-overflow
+        }
+        throw py::value_error("_sanitizer_canary: kind must be 'address' or 'undefined'");
+      },
+      py::arg("kind"));
+#else
+  m.attr("sanitized") = false;
+#endif
   m.def(
       "fma_peak_gflops",
-      [](double seconds, int threads, const std::string& dtype) {
+      [](double seconds, int64_t threads, const std::string& dtype) {
         if (!(seconds > 0.0) || seconds > 60.0)
           throw py::value_error("fma_peak_gflops: argument 'seconds' must be in (0, 60], got " +
                                 std::to_string(seconds));
-        if (threads < 1)
-          throw py::value_error("fma_peak_gflops: argument 'threads' must be >= 1, got " +
+        if (threads < 1 || threads > kMaxThreads)
+          throw py::value_error("fma_peak_gflops: argument 'threads' must be in [1, " +
+                                std::to_string(kMaxThreads) + "], got " +
                                 std::to_string(threads));
         if (dtype != "float32" && dtype != "float64")
           throw py::value_error(
               "fma_peak_gflops: argument 'dtype' must be 'float32' or 'float64', got '" + dtype +
               "'");
         py::gil_scoped_release nogil;
-        return peak::fma_peak_gflops(seconds, threads, dtype == "float64");
+        return peak::fma_peak_gflops(seconds, static_cast<int>(threads), dtype == "float64");
       },
       py::arg("seconds") = 0.2, py::arg("threads") = 1, py::arg("dtype") = "float32",
       "Measured FMA throughput in GFLOPS on `threads` threads with the active ISA.");

@@ -1,5 +1,6 @@
 #include "ember/cpu.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
@@ -7,8 +8,10 @@
 #include <stdexcept>
 #include <string>
 
-#ifdef EMBER_HAVE_OPENMP
-#include <omp.h>
+#include <thread>
+
+#ifdef __linux__
+#include <sched.h>
 #endif
 
 #ifndef EMBER_COMPILER
@@ -112,35 +115,42 @@ const char* isa_name(Isa isa) {
 }
 
 namespace {
-// One process-wide thread count, read by every parallel region through a num_threads clause,
-// so that it holds for kernels called from any Python thread (omp_set_num_threads is
-// per-calling-thread). Starts from OpenMP's default, which honours OMP_NUM_THREADS.
-std::atomic<int>& thread_slot() {
-#ifdef EMBER_HAVE_OPENMP
-  static std::atomic<int> slot{omp_get_max_threads()};
-#else
-  static std::atomic<int> slot{1};
+// The CPUs this process may run on (its affinity mask on Linux, as taskset and cgroups set it).
+int usable_cpus() {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
 #endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// The default thread count: OMP_NUM_THREADS when it is a positive number (the variable users
+// know for this), else the usable CPUs; capped at kMaxThreads.
+int default_threads() {
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);  // "4" or the first of a list "4,2"
+    if (end != env && v > 0) return static_cast<int>(std::min<long>(v, kMaxThreads));
+  }
+  return std::min(usable_cpus(), kMaxThreads);
+}
+
+// One process-wide thread count, read by every parallel call, so that it holds for kernels
+// called from any Python thread.
+std::atomic<int>& thread_slot() {
+  static std::atomic<int> slot{default_threads()};
   return slot;
 }
 }  // namespace
 
 int get_num_threads() { return thread_slot().load(std::memory_order_relaxed); }
 
-void set_num_threads(int n) {
-  if (n < 1)
-    throw std::invalid_argument("set_num_threads: expected n >= 1, got " + std::to_string(n));
-#ifdef EMBER_HAVE_OPENMP
-  thread_slot().store(n, std::memory_order_relaxed);
-#endif
-}
-
-bool have_openmp() {
-#ifdef EMBER_HAVE_OPENMP
-  return true;
-#else
-  return false;
-#endif
+void set_num_threads(int64_t n) {
+  if (n < 1 || n > kMaxThreads) {
+    throw std::invalid_argument("set_num_threads: argument 'n' must be in [1, " +
+                                std::to_string(kMaxThreads) + "], got " + std::to_string(n));
+  }
+  thread_slot().store(static_cast<int>(n), std::memory_order_relaxed);
 }
 
 const char* compiler_name() { return EMBER_COMPILER; }

@@ -31,10 +31,13 @@ Isa active_isa();
 void set_isa(Isa isa);
 const char* isa_name(Isa isa);
 
-// Threads used by parallel kernels (OpenMP). Without OpenMP these are fixed at 1.
+// Threads used by parallel kernels (ember's pool, parallel.h): by default OMP_NUM_THREADS or
+// the CPUs the process may use. At most kMaxThreads: a thread per element of an absurd
+// count would exhaust the process.
+constexpr int kMaxThreads = 1024;
 int get_num_threads();
-void set_num_threads(int n);
-bool have_openmp();
+// Throws std::invalid_argument unless 1 <= n <= kMaxThreads.
+void set_num_threads(int64_t n);
 const char* compiler_name();
 
 }  // namespace ember

@@ -4,9 +4,8 @@ ember's C++ kernels (GEMM, convolution, pooling, normalisation, ...)
 from __future__ import annotations
 import collections.abc
 import numpy
-import numpy.typing
 import typing
-__all__: list[str] = ['adaptive_avg_pool2d_backward', 'adaptive_avg_pool2d_forward', 'adaptive_max_pool2d_forward', 'add', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_apply', 'batch_norm_backward', 'batch_norm_forward_train', 'batch_norm_stats', 'bmm', 'built_with_avx2', 'built_with_avx512', 'compiler', 'conv2d_algorithm', 'conv2d_backward_input', 'conv2d_backward_weight', 'conv2d_forward', 'cpu_supports_avx2', 'cpu_supports_avx512', 'cross_entropy_backward', 'cross_entropy_forward', 'fma_peak_gflops', 'gemm', 'get_conv_algo', 'get_isa', 'get_num_threads', 'have_openmp', 'keep_freed_memory', 'linear_chain', 'max_pool2d_forward', 'min_parallel_elements', 'optim_adadelta', 'optim_adagrad', 'optim_adam', 'optim_rmsprop', 'optim_sgd', 'pool2d_index_backward', 'relu_backward', 'relu_forward', 'set_conv_algo', 'set_isa', 'set_num_threads', 'sigmoid_backward', 'tanh_backward', 'tanh_forward']
+__all__: list[str] = ['adaptive_avg_pool2d_backward', 'adaptive_avg_pool2d_forward', 'adaptive_max_pool2d_forward', 'add', 'avg_pool2d_backward', 'avg_pool2d_forward', 'batch_norm_apply', 'batch_norm_backward', 'batch_norm_forward_train', 'batch_norm_stats', 'bmm', 'built_with_avx2', 'built_with_avx512', 'compiler', 'conv2d_algorithm', 'conv2d_backward_input', 'conv2d_backward_weight', 'conv2d_forward', 'cpu_supports_avx2', 'cpu_supports_avx512', 'cross_entropy_backward', 'cross_entropy_forward', 'fma_peak_gflops', 'gemm', 'get_conv_algo', 'get_isa', 'get_num_threads', 'keep_freed_memory', 'linear_chain', 'max_extent', 'max_pool2d_forward', 'max_threads', 'min_parallel_elements', 'optim_adadelta', 'optim_adagrad', 'optim_adam', 'optim_rmsprop', 'optim_sgd', 'pool2d_index_backward', 'relu_backward', 'relu_forward', 'sanitized', 'set_conv_algo', 'set_isa', 'set_num_threads', 'sigmoid_backward', 'tanh_backward', 'tanh_forward']
 def adaptive_avg_pool2d_backward(grad_output: numpy.ndarray, input_size: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> numpy.ndarray:
     """
     Gradient of adaptive average pooling with respect to its input.
@@ -15,7 +14,7 @@ def adaptive_avg_pool2d_forward(input: numpy.ndarray, output_size: tuple[typing.
     """
     Adaptive average pooling to output_size.
     """
-def adaptive_max_pool2d_forward(input: numpy.ndarray, output_size: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.ndarray, numpy.typing.NDArray[numpy.int64]]:
+def adaptive_max_pool2d_forward(input: numpy.ndarray, output_size: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.ndarray, numpy.ndarray]:
     """
     Adaptive max pooling to output_size: (output, indices).
     """
@@ -115,10 +114,6 @@ def get_num_threads() -> int:
     """
     Threads used by parallel kernels.
     """
-def have_openmp() -> bool:
-    """
-    True when built with OpenMP.
-    """
 def keep_freed_memory(bytes: typing.SupportsInt | typing.SupportsIndex) -> bool:
     """
     Tune glibc malloc so that freed blocks up to `bytes` are kept for reuse (M_MMAP_THRESHOLD and M_TRIM_THRESHOLD); returns False where malloc is not glibc's.
@@ -127,7 +122,7 @@ def linear_chain(x: numpy.ndarray, weights: list, biases: list, relus: list) -> 
     """
     A chain of linear layers y_l = y_{l-1} @ weights[l] + biases[l] (ReLU where relus[l]), y_0 = x, weights[l] given as W^T (in, out); the threads split x's rows and run every layer on their own rows in one parallel region. Returns the last layer's output.
     """
-def max_pool2d_forward(input: numpy.ndarray, kernel_size: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], ceil_mode: bool) -> tuple[numpy.ndarray, numpy.typing.NDArray[numpy.int64]]:
+def max_pool2d_forward(input: numpy.ndarray, kernel_size: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], ceil_mode: bool) -> tuple[numpy.ndarray, numpy.ndarray]:
     """
     Max pooling: (output, indices) with indices flat within each H x W plane.
     """
@@ -173,7 +168,7 @@ def set_isa(name: str) -> None:
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
-    Set the number of threads used by parallel kernels.
+    Set the number of threads used by parallel kernels (1 to 1024).
     """
 def sigmoid_backward(grad_output: numpy.ndarray, output: numpy.ndarray) -> numpy.ndarray:
     """
@@ -187,4 +182,7 @@ def tanh_forward(input: numpy.ndarray) -> numpy.ndarray:
     """
     tanh of a C-contiguous float array, threaded; float32 by a vectorised polynomial within a few ulps of the exact value, float64 by std::tanh.
     """
+max_extent: int = 1099511627776
+max_threads: int = 1024
 min_parallel_elements: int = 32768
+sanitized: bool = False

@@ -11,6 +11,7 @@ from ember import _C  # noqa: F401  (fails early with a clear ImportError if not
 from ember._config import _tune_malloc, config, get_num_threads, set_num_threads, show_config
 _tune_malloc()
 from ember._random import Generator, default_generator, manual_seed
+from ember._device import device
 from ember.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ember.tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                           full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
@@ -22,7 +23,7 @@ from ember.ops.linalg import matmul
 from ember.ops.reduce import argmax, argmin, max, mean, min, std, sum, var
 from ember.ops.shape import (cat, chunk, flatten, permute, reshape, split, squeeze, stack,
                              transpose, unbind, unsqueeze)
-from ember import autograd, data, models, nn, optim, profiler, train, utils  # noqa: E402
+from ember import autograd, cuda, data, models, nn, optim, profiler, train, utils  # noqa: E402
 from ember.utils import load, save, summary  # noqa: E402
 
 float32 = _np.float32

@@ -1,4 +1,4 @@
-"""Build and run-time configuration: ISA path, threads, compiler, OpenMP, memory reuse."""
+"""Build and run-time configuration: ISA path, threads, compiler, memory reuse."""
 from __future__ import annotations
 
 import os
@@ -28,8 +28,8 @@ def _tune_malloc() -> None:
 
 
 def config() -> dict:
-    """What this ember runs with: ISA path in use, CPU support, threads, compiler, OpenMP."""
-    from ember import __version__
+    """What this ember runs with: ISA path in use, CPU support, threads, compiler."""
+    from ember import __version__, cuda
 
     return {
         "version": __version__,
@@ -39,9 +39,10 @@ def config() -> dict:
         "cpu_supports_avx512": _C.cpu_supports_avx512(),
         "built_with_avx512": _C.built_with_avx512(),
         "num_threads": _C.get_num_threads(),
-        "openmp": _C.have_openmp(),
+        "max_threads": _C.max_threads,
         "compiler": _C.compiler(),
         "keeps_freed_memory": _malloc_tuned,
+        "cuda": cuda.info(),
         "numpy": np.__version__,
     }
 
@@ -57,6 +58,9 @@ def set_num_threads(n: int) -> None:
     """Threads used by ember's parallel C++ kernels (default: OMP_NUM_THREADS or all cores)."""
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
+    if not -2**63 <= n < 2**63:  # too large to cross into C++, which checks the range
+        raise ValueError(f"set_num_threads: argument 'n' must be in [1, {_C.max_threads}], "
+                         f"got {n}")
     _C.set_num_threads(n)
 
 

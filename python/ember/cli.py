@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     for name in ("info", "config"):
-        i = sub.add_parser(name, help="version, ISA path, threads, OpenMP, datasets")
+        i = sub.add_parser(name, help="version, ISA path, threads, datasets")
         i.add_argument("--peak", action="store_true", help="also measure the FMA peak")
         i.set_defaults(func=cmd_info)
     return p

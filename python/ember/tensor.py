@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ember import _device, _limits
 from ember.autograd.grad_mode import is_grad_enabled
 
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -34,6 +35,7 @@ def _as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
         arr = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            _refuse_tensor_sequence("tensor", data)
             data = [x.data if isinstance(x, Tensor) else x for x in data]
         arr = np.array(data, dtype=dtype)
         if dtype is None and arr.dtype == np.float64:
@@ -43,7 +45,19 @@ def _as_array(data: Any, dtype: DTypeLike = None, copy: bool = True) -> np.ndarr
     return arr
 
 
-def _norm_size(size: Sequence[Any]) -> Shape:
+def _refuse_tensor_sequence(op: str, seq: Sequence[Any]) -> None:
+    """A list/tuple holding Tensors of more than one value is not data to convert: stacking
+    it silently would give a wrong shape and cut the gradient (as torch.tensor refuses)."""
+    for x in seq:
+        if isinstance(x, Tensor) and x.data.size != 1:
+            raise TypeError(
+                f"{op}: expected a Tensor (or numbers), got a {type(seq).__name__} of "
+                f"{len(seq)} elements holding a Tensor of shape {tuple(x.shape)}; unpack a "
+                "(values, indices) pair from max/min/sort first, or stack tensors with "
+                "ember.stack")
+
+
+def _norm_size(size: Sequence[Any], op: str) -> Shape:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     shape = []
@@ -51,12 +65,13 @@ def _norm_size(size: Sequence[Any]) -> Shape:
         if isinstance(s, Tensor) and s.ndim == 0 and s.dtype.kind in "iu":
             s = s.item()
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise TypeError(f"size must be a sequence of integers, got {tuple(size)!r} (an "
+            raise TypeError(f"{op}: size must be a sequence of integers, got {tuple(size)!r} (an "
                             f"element of type {type(s).__name__})")
         shape.append(int(s))
     shape = tuple(shape)
     if any(s < 0 for s in shape):
-        raise ValueError(f"size must be non-negative, got {shape}")
+        raise ValueError(f"{op}: size must be non-negative, got {shape}")
+    _limits.check_shape(op, shape, "the tensor")
     return shape
 
 
@@ -88,7 +103,9 @@ class Tensor:
     def _wrap(cls, arr: np.ndarray) -> "Tensor":
         """Wrap an array without checks or copies (internal fast path)."""
         t = object.__new__(cls)
-        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        if not isinstance(arr, np.ndarray) and not hasattr(arr, "__cuda_array_interface__"):
+            arr = np.asarray(arr)  # NumPy scalars; GPU (CuPy) arrays stay as they are
+        t.data = arr
         t.grad = None
         t._ctx = None
         t._vc = [0]
@@ -105,6 +122,15 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def device(self) -> "_device.device":
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=i)``."""
+        return _device.of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return not isinstance(self.data, np.ndarray)
 
     @property
     def ndim(self) -> int:
@@ -160,12 +186,21 @@ class Tensor:
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared memory, no copy)."""
+        """The underlying array (shared memory, no copy). For a tensor that requires grad the
+        view is read-only: writing into it would silently corrupt gradients computed from
+        it (use ``detach().numpy()``, which shares the memory writably, or ``clone()``)."""
+        if not isinstance(self.data, np.ndarray):
+            raise TypeError(f"numpy: can't convert {self.device} device type tensor to numpy; "
+                            "use Tensor.cpu() to copy the tensor to host memory first")
+        if self._requires_grad:
+            view = self.data.view()
+            view.flags.writeable = False
+            return view
         return self.data
 
     def __array__(self, dtype: DTypeLike = None, copy: Optional[bool] = None) -> np.ndarray:
         if dtype is None and not copy:
-            return self.data
+            return self.numpy()
         return np.array(self.data, dtype=dtype, copy=True if copy is None else copy)
 
     def item(self) -> Union[float, int, bool]:
@@ -194,11 +229,24 @@ class Tensor:
                                "ambiguous; use .any() or .all()")
         return bool(self.data.reshape(()))
 
-    def to(self, dtype: DTypeLike) -> "Tensor":
-        """Cast to ``dtype`` (differentiable between float types). Device strings 'cpu' pass."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
-        return ops.elementwise.cast(self, _to_dtype(dtype))
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (other's device
+        and dtype), or the keywords ``device=`` / ``dtype=``, as in PyTorch. Differentiable
+        (between float types for a cast); returns ``self`` when nothing changes."""
+        dev, dtype = _to_args("to", args, kwargs)
+        out = self
+        if dev is not None:
+            out = ops.elementwise.to_device(out, dev)
+        if dtype is not None:
+            out = ops.elementwise.cast(out, _to_dtype(dtype))
+        return out
+
+    def cuda(self, device: Any = None) -> "Tensor":
+        """A copy on a CUDA device (the current one by default); self when already there."""
+        dev = _device.device("cuda") if device is None else _device.as_device(device, "cuda")
+        if dev.type != "cuda":
+            raise RuntimeError(f"cuda: expected a CUDA device, got {dev}")
+        return ops.elementwise.to_device(self, dev)
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -216,7 +264,8 @@ class Tensor:
         return self.to(np.bool_)
 
     def cpu(self) -> "Tensor":
-        return self
+        """A copy in host memory; self when already there."""
+        return ops.elementwise.to_device(self, _device.CPU)
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory and the version counter)."""
@@ -529,17 +578,59 @@ def _wrap_dim(dim: int, ndim: int, op: str = "dim") -> int:
     return int(dim) % n
 
 
+def _to_args(op: str, args: tuple, kwargs: dict) -> Tuple[Any, Any]:
+    """(device or None, dtype or None) from ``to``'s PyTorch-style arguments."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy"}
+    if unknown:
+        raise TypeError(f"{op}: unexpected keyword argument {sorted(unknown)[0]!r}")
+    dev, dtype = kwargs.get("device"), kwargs.get("dtype")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        other = rest.pop(0)
+        dev, dtype = other.device, other.dtype
+    elif rest and (_device.is_device_like(rest[0]) or isinstance(rest[0], int)
+                   and not isinstance(rest[0], bool)):
+        dev = rest.pop(0)
+    if rest and dtype is None:
+        dtype = rest.pop(0)
+    if rest:
+        raise TypeError(f"{op}: too many positional arguments ({len(args)}); expected "
+                        "(dtype), (device[, dtype]) or (tensor)")
+    if dev is not None:
+        dev = _device.as_device(dev, op)
+    if isinstance(dtype, str):  # a device string given where the dtype goes
+        raise TypeError(f"{op}: expected a dtype, got the string {dtype!r}")
+    return dev, dtype
+
+
+def _placed(t: Tensor, device: Any, op: str) -> Tensor:
+    """``t`` (just made in host memory) on ``device``; the factories' device= argument."""
+    if device is None:
+        return t
+    dev = _device.as_device(device, op)
+    if dev.type == "cpu":
+        return t
+    moved = Tensor._wrap(_device.move(t.data, dev, op))
+    if t.requires_grad:
+        moved.requires_grad_(True)
+    return moved
+
+
 # ------------------------------------------------------------------------ factories
-def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: DTypeLike = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (Python floats become float32, ints int64)."""
-    return Tensor(_as_array(data, dtype, copy=True), requires_grad=requires_grad)
+    if isinstance(data, Tensor):
+        data = data.detach().cpu().data
+    return _placed(Tensor(_as_array(data, dtype, copy=True), requires_grad=requires_grad),
+                   device, "tensor")
 
 
-def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
+def as_tensor(data: Any, dtype: DTypeLike = None, device: Any = None) -> Tensor:
     """``data`` as a tensor, without a copy when it already is an array of that dtype."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return data
-    return Tensor(_as_array(data, dtype, copy=False))
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    return _placed(Tensor(_as_array(data, dtype, copy=False)), device, "as_tensor")
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -551,33 +642,38 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
-def _factory(fill, size, dtype, requires_grad) -> Tensor:
+def _factory(fill, size, dtype, requires_grad, device) -> Tensor:
     dt = _to_dtype(dtype) if dtype is not None else DEFAULT_DTYPE
-    return Tensor(fill(_norm_size(size), dt), requires_grad=requires_grad)
+    return _placed(Tensor(fill(_norm_size(size, fill.__name__), dt),
+                          requires_grad=requires_grad), device, fill.__name__)
 
 
-def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: DTypeLike = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of the given size."""
-    return _factory(np.zeros, size, dtype, requires_grad)
+    return _factory(np.zeros, size, dtype, requires_grad, device)
 
 
-def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: DTypeLike = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ones of the given size."""
-    return _factory(np.ones, size, dtype, requires_grad)
+    return _factory(np.ones, size, dtype, requires_grad, device)
 
 
-def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: DTypeLike = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of the given size."""
-    return _factory(np.empty, size, dtype, requires_grad)
+    return _factory(np.empty, size, dtype, requires_grad, device)
 
 
-def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None,
+def full(size: Sequence[int], fill_value: Any, dtype: DTypeLike = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred like ``tensor``)."""
     if dtype is None:
         dtype = _as_array(fill_value).dtype
-    return Tensor(np.full(_norm_size((size,)), fill_value, dtype=_to_dtype(dtype)),
-                  requires_grad=requires_grad)
+    return _placed(Tensor(np.full(_norm_size((size,), "full"), fill_value,
+                                  dtype=_to_dtype(dtype)), requires_grad=requires_grad),
+                   device, "full")
 
 
 def _float_dtype(op: str, dtype: DTypeLike) -> np.dtype:
@@ -588,24 +684,24 @@ def _float_dtype(op: str, dtype: DTypeLike) -> np.dtype:
     return dt
 
 
-def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
-         generator=None) -> Tensor:
+def rand(*size: Any, dtype: DTypeLike = None, device: Any = None,
+         requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1) from ember's (seeded) generator."""
     dt = _float_dtype("rand", dtype)
-    arr = _random.get_generator(generator).random(_norm_size(size)).astype(dt)
-    return Tensor(arr, requires_grad=requires_grad)
+    arr = _random.get_generator(generator).random(_norm_size(size, "rand")).astype(dt)
+    return _placed(Tensor(arr, requires_grad=requires_grad), device, "rand")
 
 
-def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False,
-          generator=None) -> Tensor:
+def randn(*size: Any, dtype: DTypeLike = None, device: Any = None,
+          requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from ember's (seeded) generator."""
     dt = _float_dtype("randn", dtype)
-    arr = _random.get_generator(generator).standard_normal(_norm_size(size)).astype(dt)
-    return Tensor(arr, requires_grad=requires_grad)
+    arr = _random.get_generator(generator).standard_normal(_norm_size(size, "randn")).astype(dt)
+    return _placed(Tensor(arr, requires_grad=requires_grad), device, "randn")
 
 
 def randint(low: int, high: Any = None, size: Sequence[int] = (), dtype=np.int64,
-            generator=None) -> Tensor:
+            generator=None, device: Any = None) -> Tensor:
     """Integers uniform in [low, high); as in PyTorch ``randint(high, size)`` means low = 0."""
     if isinstance(high, (tuple, list)) and not size:  # randint(high, size)
         low, high, size = 0, low, high
@@ -613,71 +709,79 @@ def randint(low: int, high: Any = None, size: Sequence[int] = (), dtype=np.int64
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
-    arr = _random.get_generator(generator).integers(low, high, _norm_size((size,)))
-    return Tensor(arr.astype(_to_dtype(dtype)))
+    arr = _random.get_generator(generator).integers(low, high, _norm_size((size,), "randint"))
+    return _placed(Tensor(arr.astype(_to_dtype(dtype))), device, "randint")
 
 
-def randperm(n: int, generator=None) -> Tensor:
+def randperm(n: int, generator=None, device: Any = None) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"randperm: n must be an int, got {type(n).__name__}")
     if n < 0:
         raise ValueError(f"randperm: n must be non-negative, got {n}")
-    return Tensor(_random.get_generator(generator).permutation(int(n)).astype(np.int64))
+    return _placed(Tensor(_random.get_generator(generator).permutation(int(n)).astype(np.int64)),
+                   device, "randperm")
 
 
 def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: DTypeLike = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all are ints."""
     if end is None:
         start, end = 0, start
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else DEFAULT_DTYPE
-    return Tensor(np.arange(start, end, step, dtype=_to_dtype(dtype)), requires_grad=requires_grad)
+    return _placed(Tensor(np.arange(start, end, step, dtype=_to_dtype(dtype)),
+                          requires_grad=requires_grad), device, "arange")
 
 
-def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: DTypeLike = None,
+             device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive."""
-    return Tensor(np.linspace(start, end, steps, dtype=_to_dtype(dtype or DEFAULT_DTYPE)))
+    return _placed(Tensor(np.linspace(start, end, steps, dtype=_to_dtype(dtype or DEFAULT_DTYPE))),
+                   device, "linspace")
 
 
-def eye(n: int, m: Optional[int] = None, dtype: DTypeLike = None) -> Tensor:
+def eye(n: int, m: Optional[int] = None, dtype: DTypeLike = None, device: Any = None) -> Tensor:
     """The identity matrix."""
-    return Tensor(np.eye(n, m, dtype=_to_dtype(dtype or DEFAULT_DTYPE)))
+    return _placed(Tensor(np.eye(n, m, dtype=_to_dtype(dtype or DEFAULT_DTYPE))), device, "eye")
 
 
-def _like(fill, t: Tensor, dtype, requires_grad, **kw) -> Tensor:
+def _like(fill, t: Tensor, dtype, requires_grad, device=None, **kw) -> Tensor:
     return fill(*t.shape, dtype=dtype if dtype is not None else t.dtype,
-                requires_grad=requires_grad, **kw)
+                device=t.device if device is None else device, requires_grad=requires_grad,
+                **kw)
 
 
-def zeros_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _like(zeros, t, dtype, requires_grad)
+def zeros_like(t: Tensor, dtype: DTypeLike = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, requires_grad, device)
 
 
-def ones_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _like(ones, t, dtype, requires_grad)
+def ones_like(t: Tensor, dtype: DTypeLike = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, requires_grad, device)
 
 
-def empty_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _like(empty, t, dtype, requires_grad)
+def empty_like(t: Tensor, dtype: DTypeLike = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, requires_grad, device)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: DTypeLike = None,
+def full_like(t: Tensor, fill_value: Any, dtype: DTypeLike = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype if dtype is not None else t.dtype,
-                requires_grad=requires_grad)
+                device=t.device if device is None else device, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
-              generator=None) -> Tensor:
-    return _like(rand, t, dtype, requires_grad, generator=generator)
+def rand_like(t: Tensor, dtype: DTypeLike = None, device: Any = None,
+              requires_grad: bool = False, generator=None) -> Tensor:
+    return _like(rand, t, dtype, requires_grad, device, generator=generator)
 
 
-def randn_like(t: Tensor, dtype: DTypeLike = None, requires_grad: bool = False,
-               generator=None) -> Tensor:
-    return _like(randn, t, dtype, requires_grad, generator=generator)
+def randn_like(t: Tensor, dtype: DTypeLike = None, device: Any = None,
+               requires_grad: bool = False, generator=None) -> Tensor:
+    return _like(randn, t, dtype, requires_grad, device, generator=generator)
 
 
 from ember import _random, ops  # noqa: E402  (ops import Tensor)

@@ -140,9 +140,9 @@ def test_matches_torch():
     tm = _models.resnet20(torch.nn, torch.nn.functional)
     with torch.no_grad():
         for tp, p in zip(tm.parameters(), em.parameters()):
-            tp.copy_(torch.from_numpy(p.numpy().copy()))
+            tp.copy_(torch.from_numpy(p.detach().numpy().copy()))
         for (_, tb), (_, eb) in zip(tm.named_buffers(), em.named_buffers()):
-            tb.copy_(torch.from_numpy(np.asarray(eb.numpy()).copy()))
+            tb.copy_(torch.from_numpy(np.asarray(eb.detach().numpy()).copy()))
     tm.eval()
     x = np.random.default_rng(3).standard_normal((8, 3, 32, 32)).astype(np.float32)
     opt = optimize_for_inference(em, ember.tensor(x))
@@ -161,7 +161,7 @@ def test_mlp_chain_matches_torch():
     tm = _models.mlp(torch.nn)
     with torch.no_grad():
         for tp, p in zip(tm.parameters(), em.parameters()):
-            tp.copy_(torch.from_numpy(p.numpy().copy()))
+            tp.copy_(torch.from_numpy(p.detach().numpy().copy()))
     tm.eval()
     for batch in (128, 3):
         x = np.random.default_rng(batch).standard_normal((batch, 1, 28, 28)).astype(np.float32)

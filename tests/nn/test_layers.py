@@ -51,8 +51,8 @@ def test_linear_matches_torch(shape):
     lin = nn.Linear(7, 4)
     tl = torch.nn.Linear(7, 4)
     with torch.no_grad():
-        tl.weight.copy_(torch.from_numpy(lin.weight.numpy()))
-        tl.bias.copy_(torch.from_numpy(lin.bias.numpy()))
+        tl.weight.copy_(torch.from_numpy(lin.weight.detach().numpy()))
+        tl.bias.copy_(torch.from_numpy(lin.bias.detach().numpy()))
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     ex = ember.tensor(x, requires_grad=True)
     tx = torch.tensor(x, requires_grad=True)

@@ -169,8 +169,8 @@ def test_conv2d_module_padding_modes_match_torch(mode, padding):
     m = nn.Conv2d(3, 5, kernel, padding=padding, padding_mode=mode, dtype=ember.float64)
     t = torch.nn.Conv2d(3, 5, kernel, padding=padding, padding_mode=mode, dtype=torch.float64)
     with torch.no_grad():
-        t.weight.copy_(torch.from_numpy(m.weight.numpy()))
-        t.bias.copy_(torch.from_numpy(m.bias.numpy()))
+        t.weight.copy_(torch.from_numpy(m.weight.detach().numpy()))
+        t.bias.copy_(torch.from_numpy(m.bias.detach().numpy()))
     x = np.random.default_rng(1).standard_normal((2, 3, 6, 7))
     ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     ey, ty = m(ex), t(tx)
@@ -188,8 +188,8 @@ def test_conv1d_matches_torch():
     m = nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, dtype=ember.float64)
     t = torch.nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, dtype=torch.float64)
     with torch.no_grad():
-        t.weight.copy_(torch.from_numpy(m.weight.numpy()))
-        t.bias.copy_(torch.from_numpy(m.bias.numpy()))
+        t.weight.copy_(torch.from_numpy(m.weight.detach().numpy()))
+        t.bias.copy_(torch.from_numpy(m.bias.detach().numpy()))
     x = np.random.default_rng(2).standard_normal((3, 4, 11))
     ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     ey, ty = m(ex), t(tx)

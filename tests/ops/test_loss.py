@@ -722,11 +722,10 @@ def test_binary_cross_entropy_at_0_and_1_clamps_logs_like_torch():
 
 def test_binary_cross_entropy_errors():
     x, t = ember.tensor([0.2, 0.7]), ember.tensor([0.0, 1.0])
-    with pytest.raises(ValueError, match=r"binary_cross_entropy: input values must be "
-                                         r"probabilities in \[0, 1\]"):
-        L.binary_cross_entropy(ember.tensor([0.2, 1.5]), t)
-    with pytest.raises(ValueError, match="binary_cross_entropy: input values must be"):
-        L.binary_cross_entropy(ember.tensor([-0.1, 0.5]), t)
+    for bad in ([0.2, 1.5], [-0.1, 0.5], [float("nan"), 0.5], [0.2, float("inf")]):
+        with pytest.raises(ValueError, match=r"binary_cross_entropy: all elements of input "
+                                             r"should be probabilities in \[0, 1\] \(no NaN\)"):
+            L.binary_cross_entropy(ember.tensor(bad), t)
     with pytest.raises(ValueError, match=r"binary_cross_entropy: input has shape \(2,\) but "
                                          r"target has shape \(3,\)"):
         L.binary_cross_entropy(x, ember.tensor([0.0, 1.0, 1.0]))

@@ -403,7 +403,7 @@ def test_reshape_errors():
         x.reshape(-1, -1)
     with pytest.raises(ValueError, match=r"reshape: shape \(4, -1\) is invalid"):
         x.view(4, -1)
-    with pytest.raises(TypeError, match="reshape: shape must be integers"):
+    with pytest.raises(TypeError, match="reshape: shape must be a sequence of ints"):
         x.reshape("a", 3)
 
 

@@ -38,8 +38,9 @@ template <typename F>
 void for_each_range(int64_t N, F&& body) {
   const int nt = get_num_threads();
   if (splits_batch(N)) {
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-    for (int t = 0; t < nt; ++t) body(N * t / nt, N * (t + 1) / nt, 1, t);
+    parallel::run(nt, nt, [&](int64_t t) {
+      body(N * t / nt, N * (t + 1) / nt, 1, t);
+    });
   } else {
     body(0, N, nt, 0);
   }
@@ -50,8 +51,9 @@ void for_each_range(int64_t N, F&& body) {
 template <typename F>
 void split_across_threads(int64_t n, F&& body) {
   const int nt = parallel::threads_for_parts(n);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) body(n * t / nt, n * (t + 1) / nt);
+  parallel::run(nt, nt, [&](int64_t t) {
+    body(n * t / nt, n * (t + 1) / nt);
+  });
 }
 
 // The stride-1 backward-input as a forward convolution: input dy (N, K, P, Q), output

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
+
+#include "ember/checked.h"
 
 #include "ember/conv/paths.h"
 #include "ember/conv/select.h"
@@ -12,17 +15,28 @@
 namespace ember::conv {
 
 void Conv2dShape::finalize() {
-  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (N < 0 || C <= 0 || H <= 0 || W <= 0 || K <= 0 || R <= 0 || S <= 0)
-    bad("sizes must be positive (batch may be 0)");
-  if (sh <= 0 || sw <= 0) bad("stride must be positive");
-  if (dh <= 0 || dw <= 0) bad("dilation must be positive");
-  if (ph < 0 || pw < 0) bad("padding must be non-negative");
-  if (groups <= 0 || C % groups || K % groups) bad("channels must be divisible by groups");
-  const int64_t eh = dh * (R - 1) + 1, ew = dw * (S - 1) + 1;
-  if (H + 2 * ph < eh || W + 2 * pw < ew) bad("kernel larger than the padded input");
-  P = (H + 2 * ph - eh) / sh + 1;
-  Q = (W + 2 * pw - ew) / sw + 1;
+  using checked::extent;
+  extent(N, 0, "batch size");
+  for (auto [v, what] : {std::pair<int64_t, const char*>{C, "input channels"}, {H, "input height"},
+                         {W, "input width"}, {K, "output channels"}, {R, "kernel height"},
+                         {S, "kernel width"}})
+    extent(v, 1, what);
+  extent(sh, 1, "stride");
+  extent(sw, 1, "stride");
+  extent(dh, 1, "dilation");
+  extent(dw, 1, "dilation");
+  extent(ph, 0, "padding");
+  extent(pw, 0, "padding");
+  extent(groups, 1, "groups");
+  if (C % groups || K % groups)
+    throw std::invalid_argument("channels must be divisible by groups");
+  // Extents are at most 2^40: their sums cannot overflow, the dilated kernel's product can.
+  const int64_t eh = checked::mul(dh, R - 1, "the dilated kernel height") + 1;
+  const int64_t ew = checked::mul(dw, S - 1, "the dilated kernel width") + 1;
+  const int64_t hp = H + 2 * ph, wp = W + 2 * pw;
+  if (hp < eh || wp < ew) throw std::invalid_argument("kernel larger than the padded input");
+  P = (hp - eh) / sh + 1;
+  Q = (wp - ew) / sw + 1;
 }
 
 template <typename T>

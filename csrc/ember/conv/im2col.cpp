@@ -105,13 +105,14 @@ template <typename T>
 void im2col_block(const Conv2dShape& s, const T* x, int64_t g, int64_t t0, int64_t t1,
                   T* col, int64_t ld, int nthreads) {
   const int64_t rows = s.crs(), RS = s.R * s.S, HW = s.H * s.W;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
-    const int64_t c = row / RS, r = (row % RS) / s.S, ss = row % s.S;
-    for_image_segments(s, t0, t1, [&](int64_t n, int64_t j0, int64_t j1, int64_t at) {
-      im2col_row(s, x + (n * s.C + g * s.Cg() + c) * HW, r, ss, j0, j1, col + row * ld + at);
-    });
-  }
+  parallel::for_ranges(rows, nthreads, [&](int64_t row_begin, int64_t row_end) {
+    for (int64_t row = row_begin; row < row_end; ++row) {
+      const int64_t c = row / RS, r = (row % RS) / s.S, ss = row % s.S;
+      for_image_segments(s, t0, t1, [&](int64_t n, int64_t j0, int64_t j1, int64_t at) {
+        im2col_row(s, x + (n * s.C + g * s.Cg() + c) * HW, r, ss, j0, j1, col + row * ld + at);
+      });
+    }
+  });
 }
 
 // dx += col2im of columns [t0, t1) of group g (the adjoint of im2col_block). Channels are
@@ -120,15 +121,16 @@ template <typename T>
 void col2im_block(const Conv2dShape& s, const T* col, int64_t ld, int64_t g, int64_t t0,
                   int64_t t1, T* dx, int nthreads) {
   const int64_t RS = s.R * s.S, HW = s.H * s.W;
-#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-  for (int64_t c = 0; c < s.Cg(); ++c) {
-    for (int64_t rs = 0; rs < RS; ++rs) {
-      const T* src = col + (c * RS + rs) * ld;
-      for_image_segments(s, t0, t1, [&](int64_t n, int64_t j0, int64_t j1, int64_t at) {
-        col2im_row(s, src + at, rs / s.S, rs % s.S, j0, j1, dx + (n * s.C + g * s.Cg() + c) * HW);
-      });
+  parallel::for_ranges(s.Cg(), nthreads, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      for (int64_t rs = 0; rs < RS; ++rs) {
+        const T* src = col + (c * RS + rs) * ld;
+        for_image_segments(s, t0, t1, [&](int64_t n, int64_t j0, int64_t j1, int64_t at) {
+          col2im_row(s, src + at, rs / s.S, rs % s.S, j0, j1, dx + (n * s.C + g * s.Cg() + c) * HW);
+        });
+      }
     }
-  }
+  });
 }
 
 // Calls f(z_row, block_row, len) for each (k, image segment) of the columns [t0, t1) of

@@ -74,10 +74,9 @@ void tap_products(const std::vector<PixelPair>& pairs, bool forward, int64_t uni
   const int64_t parts = std::min<int64_t>(nt, ceil_div(n, w));
   const int64_t chunk = ceil_div(ceil_div(n, parts), w) * w;
   const int64_t t_step = forward ? ldb : kr * ldb, j_step = forward ? RS * ldb : ldb;
-#pragma omp parallel for num_threads(nt) if (parts > 1) schedule(static, 1)
-  for (int64_t part = 0; part < parts; ++part) {
+  parallel::run(parts, nt, [&](int64_t part) {
     const int64_t j0 = part * chunk, nj = std::min(chunk, n - j0);
-    if (nj <= 0) continue;
+    if (nj <= 0) return;
     std::vector<char> touched(static_cast<size_t>(units), 0);
     for (const PixelPair& pr : pairs) {
       const int64_t src = forward ? pr.q : pr.p, u = forward ? pr.p : pr.q;
@@ -91,7 +90,7 @@ void tap_products(const std::vector<PixelPair>& pairs, bool forward, int64_t uni
       if (touched[static_cast<size_t>(u)]) continue;
       for (int64_t i = 0; i < m; ++i) std::fill_n(c + (i * units + u) * n + j0, nj, T(0));
     }
-  }
+  });
 }
 
 // Filters as rows of `ld` values. by_out (the backward-input's W_t^T), tap by tap: row
@@ -159,13 +158,12 @@ void gathered_products(int64_t units, int64_t m, int64_t n, const std::vector<in
   const int64_t want = units >= 2 * nt ? 1 : ceil_div(2 * nt, units);
   const int64_t chunk = ceil_div(ceil_div(n, want), w) * w, nchunk = ceil_div(n, chunk);
   const int64_t items = units * nchunk;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && items > 1) schedule(dynamic, 1)
-  for (int64_t it = 0; it < items; ++it) {
+  parallel::run(items, nt, [&](int64_t it) {  // items taken one at a time, as they finish
     const int64_t u = it / nchunk, j0 = (it % nchunk) * chunk, nj = std::min(chunk, n - j0);
     const int64_t k0 = begin[static_cast<size_t>(u)];
     const int64_t kt = begin[static_cast<size_t>(u) + 1] - k0;
     gemm_gather_both<T>(m, nj, kt, a, aoff + k0, b + j0, boff + k0, T(0), c + u * n + j0, ldc);
-  }
+  });
 }
 
 }  // namespace

@@ -21,13 +21,12 @@ void parallel_chunks(int64_t n, F&& body) {
     body(0, n);
     return;
   }
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) {
+  parallel::run(nt, nt, [&](int64_t t) {
     // 64-byte aligned chunk boundaries (16 floats) so that threads never share a cache line.
     const int64_t lo = (n * t / nt) & ~int64_t(15);
     const int64_t hi = t + 1 == nt ? n : (n * (t + 1) / nt) & ~int64_t(15);
     body(lo, hi);
-  }
+  });
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "ember/gemm/finish.h"
 #include "ember/gemm/microkernel.h"
 #include "ember/gemm/packing.h"
+#include "ember/parallel.h"
 
 namespace ember::EMBER_ISA_NS::gemm {
 
@@ -162,6 +163,23 @@ Grid choose_grid(int64_t m, int64_t n, int64_t k, int nthreads, bool a_direct) {
   return best;
 }
 
+// The grid for `nthreads` threads: nthreads blocks, or up to kPartsPerThread times as many
+// when the extra packing that finer blocks cost stays within kFinerGridSlack of the
+// modelled total, so that a thread slowed by a shared core takes fewer blocks.
+constexpr double kFinerGridSlack = 1.03;
+template <class K>
+Grid choose_parts(int64_t m, int64_t n, int64_t k, int nthreads, bool a_direct) {
+  const Grid base = choose_grid<K>(m, n, k, nthreads, a_direct);
+  const double base_total = nthreads * split_cost<K>(m, n, k, base.tm, base.tn, a_direct);
+  for (int per = parallel::kPartsPerThread; per > 1; per /= 2) {
+    const int parts = nthreads * per;
+    const Grid g = choose_grid<K>(m, n, k, parts, a_direct);
+    if (parts * split_cost<K>(m, n, k, g.tm, g.tn, a_direct) <= kFinerGridSlack * base_total)
+      return g;
+  }
+  return base;
+}
+
 template <class K>
 void driver(int64_t m, int64_t n, int64_t k, typename K::T alpha, const typename K::T* a,
             int64_t a_rs, int64_t a_cs, const typename K::T* b, int64_t b_rs, int64_t b_cs,
@@ -172,11 +190,10 @@ void driver(int64_t m, int64_t n, int64_t k, typename K::T alpha, const typename
     gemm_serial<K>(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc, fin);
     return;
   }
-  const Grid grid = choose_grid<K>(m, n, k, nthreads, a_in_place<K>(a_rs, a_cs));
+  const Grid grid = choose_parts<K>(m, n, k, nthreads, a_in_place<K>(a_rs, a_cs));
   const int64_t mp = ceil_div(m, MR), np = ceil_div(n, NR);
-#pragma omp parallel for num_threads(grid.tm * grid.tn) schedule(static, 1)
-  for (int t = 0; t < grid.tm * grid.tn; ++t) {
-    const int ti = t / grid.tn, tj = t % grid.tn;
+  parallel::run(grid.tm * grid.tn, nthreads, [&](int64_t t) {
+    const int ti = static_cast<int>(t) / grid.tn, tj = static_cast<int>(t) % grid.tn;
     const int64_t r0 = std::min(m, mp * ti / grid.tm * MR);
     const int64_t r1 = std::min(m, mp * (ti + 1) / grid.tm * MR);
     const int64_t c0 = std::min(n, np * tj / grid.tn * NR);
@@ -185,7 +202,7 @@ void driver(int64_t m, int64_t n, int64_t k, typename K::T alpha, const typename
     if (fin_block.bias != nullptr) fin_block.bias += c0;
     gemm_serial<K>(r1 - r0, c1 - c0, k, alpha, a + r0 * a_rs, a_rs, a_cs, b + c0 * b_cs, b_rs,
                    b_cs, beta, c + r0 * ldc + c0, ldc, fin_block);
-  }
+  });
 }
 
 }  // namespace ember::EMBER_ISA_NS::gemm

@@ -2,7 +2,6 @@
 #include "ember/gemm/gemm.h"
 
 #include <algorithm>
-#include <exception>
 #include <stdexcept>
 
 #include "ember/cpu.h"
@@ -90,11 +89,12 @@ void gemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const
   // in turn.
   if (nt > 1 && batch >= nt &&
       parallel::threads_for_madds(madds(m, n, k), kBatchSerialMadds) < nt) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < batch; ++i) {
-      gemm_strided_threads(m, n, k, alpha, a + i * stride_a, a_rs, a_cs, b + i * stride_b, b_rs,
-                           b_cs, beta, c + i * stride_c, ldc, 1);
-    }
+    parallel::for_ranges(batch, nt, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        gemm_strided_threads(m, n, k, alpha, a + i * stride_a, a_rs, a_cs, b + i * stride_b,
+                             b_rs, b_cs, beta, c + i * stride_c, ldc, 1);
+      }
+    });
     return;
   }
   for (int64_t i = 0; i < batch; ++i) {
@@ -112,30 +112,21 @@ void linear_chain(int64_t m, const T* x, int64_t ldx, const ChainLayer<T>* layer
   // Threads as for one product of the chain's whole work, each with at least 8 rows.
   const int nt = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(parallel::threads_for_madds(work), m / 8)));
-  std::exception_ptr error;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-  for (int t = 0; t < nt; ++t) {
-    const int64_t r0 = m * t / nt, r1 = m * (t + 1) / nt;
-    try {
-      const T* in = x + r0 * ldx;
-      int64_t ld_in = ldx;
-      for (int64_t l = 0; l < nlayers; ++l) {
-        const ChainLayer<T>& L = layers[l];
-        Finish<T> fin;
-        fin.bias = L.bias;
-        fin.relu = L.relu;
-        T* out = L.out + r0 * L.n;
-        gemm_strided_threads(r1 - r0, L.n, L.k, T(1), in, ld_in, int64_t(1), L.wt, L.ldw,
-                             int64_t(1), T(0), out, L.n, 1, fin);
-        in = out;
-        ld_in = L.n;
-      }
-    } catch (...) {
-#pragma omp critical(ember_linear_chain)
-      if (!error) error = std::current_exception();
+  parallel::for_ranges(m, nt, [&](int64_t r0, int64_t r1) {
+    const T* in = x + r0 * ldx;
+    int64_t ld_in = ldx;
+    for (int64_t l = 0; l < nlayers; ++l) {
+      const ChainLayer<T>& L = layers[l];
+      Finish<T> fin;
+      fin.bias = L.bias;
+      fin.relu = L.relu;
+      T* out = L.out + r0 * L.n;
+      gemm_strided_threads(r1 - r0, L.n, L.k, T(1), in, ld_in, int64_t(1), L.wt, L.ldw,
+                           int64_t(1), T(0), out, L.n, 1, fin);
+      in = out;
+      ld_in = L.n;
     }
-  }
-  if (error) std::rethrow_exception(error);
+  });
 }
 
 #define EMBER_GEMM_INSTANTIATE(T)                                                             \

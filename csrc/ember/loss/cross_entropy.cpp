@@ -19,8 +19,11 @@ void over_batch(int64_t N, int64_t work, F&& body) {
     for (int64_t n = 0; n < N; ++n) body(n);
     return;
   }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t n = 0; n < N; ++n) body(n);
+  parallel::for_ranges(N, nt, [&](int64_t n_begin, int64_t n_end) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      body(n);
+    }
+  });
 }
 
 }  // namespace

@@ -106,8 +106,11 @@ template <typename F>
 void for_column_blocks(int64_t N, int64_t C, F&& body) {
   const int64_t blocks = (C + 63) / 64;
   const int nt = parallel::threads_for_elements(N * C, blocks);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) body(b * 64, std::min(C, (b + 1) * 64));
+  parallel::for_ranges(blocks, nt, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      body(b * 64, std::min(C, (b + 1) * 64));
+    }
+  });
 }
 
 }  // namespace
@@ -126,13 +129,14 @@ void batch_norm_stats(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* v
     return;
   }
   const int nt = parallel::threads_for_elements(N * C * L, C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    double m, v;
-    channel_stats(N, C, L, x, c, m, v);
-    mean[c] = static_cast<T>(m);
-    var[c] = static_cast<T>(v);
-  }
+  parallel::for_ranges(C, nt, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      double m, v;
+      channel_stats(N, C, L, x, c, m, v);
+      mean[c] = static_cast<T>(m);
+      var[c] = static_cast<T>(v);
+    }
+  });
 }
 
 template <typename T>
@@ -152,11 +156,12 @@ void batch_norm_apply(int64_t N, int64_t C, int64_t L, const T* x, const T* mean
     return;
   }
   const int nt = parallel::threads_for_elements(N * C * L, C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    const T scale = invstd[c] * (gamma ? gamma[c] : T(1));
-    channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
-  }
+  parallel::for_ranges(C, nt, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const T scale = invstd[c] * (gamma ? gamma[c] : T(1));
+      channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
+    }
+  });
 }
 
 template <typename T>
@@ -170,19 +175,20 @@ void batch_norm_forward_train(int64_t N, int64_t C, int64_t L, const T* x, const
     return;
   }
   const int nt = parallel::threads_for_elements(N * C * L, C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    // Statistics, then the normalisation of the same channel while its planes are in L2: the
-    // input is read from memory once instead of twice.
-    double m, v;
-    channel_stats(N, C, L, x, c, m, v);
-    const double is = 1.0 / std::sqrt(v + eps);
-    mean[c] = static_cast<T>(m);
-    var[c] = static_cast<T>(v);
-    invstd[c] = static_cast<T>(is);
-    const T scale = static_cast<T>(is * (gamma ? static_cast<double>(gamma[c]) : 1.0));
-    channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
-  }
+  parallel::for_ranges(C, nt, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      // Statistics, then the normalisation of the same channel while its planes are in L2: the
+      // input is read from memory once instead of twice.
+      double m, v;
+      channel_stats(N, C, L, x, c, m, v);
+      const double is = 1.0 / std::sqrt(v + eps);
+      mean[c] = static_cast<T>(m);
+      var[c] = static_cast<T>(v);
+      invstd[c] = static_cast<T>(is);
+      const T scale = static_cast<T>(is * (gamma ? static_cast<double>(gamma[c]) : 1.0));
+      channel_apply(N, C, L, x, c, mean[c], scale, beta ? beta[c] : T(0), y);
+    }
+  });
 }
 
 template <typename T>
@@ -224,21 +230,22 @@ void batch_norm_backward(int64_t N, int64_t C, int64_t L, const T* x, const T* d
     return;
   }
   const int nt = parallel::threads_for_elements(N * C * L, C);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    const T mu = mean[c];
-    double sdy = 0, sdyx = 0;  // sum dy, sum dy * (x - mean)
-    if (training || dgamma || dbeta) channel_dot(N, C, L, dy, x, c, mu, sdy, sdyx);
-    T k[3];
-    finish(c, sdy, sdyx, k);
-    if (!dx) continue;
-    for (int64_t n = 0; n < N; ++n) {
-      const T* __restrict xp = x + (n * C + c) * L;
-      const T* __restrict gp = dy + (n * C + c) * L;
-      T* __restrict dp = dx + (n * C + c) * L;
-      for (int64_t i = 0; i < L; ++i) dp[i] = k[0] * gp[i] + k[1] + k[2] * (xp[i] - mu);
+  parallel::for_ranges(C, nt, [&](int64_t c_begin, int64_t c_end) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const T mu = mean[c];
+      double sdy = 0, sdyx = 0;  // sum dy, sum dy * (x - mean)
+      if (training || dgamma || dbeta) channel_dot(N, C, L, dy, x, c, mu, sdy, sdyx);
+      T k[3];
+      finish(c, sdy, sdyx, k);
+      if (!dx) continue;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* __restrict xp = x + (n * C + c) * L;
+        const T* __restrict gp = dy + (n * C + c) * L;
+        T* __restrict dp = dx + (n * C + c) * L;
+        for (int64_t i = 0; i < L; ++i) dp[i] = k[0] * gp[i] + k[1] + k[2] * (xp[i] - mu);
+      }
     }
-  }
+  });
 }
 
 template <typename T>

@@ -38,11 +38,10 @@ void for_chunks(int64_t n, const int64_t* sizes, F&& body) {
   }
   const int64_t chunks = static_cast<int64_t>(tensor.size());
   const int nt = parallel::threads_for_elements(total, chunks);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
+  parallel::run(chunks, nt, [&](int64_t c) {  // chunks taken one at a time, as they finish
     const int64_t i = tensor[c];
     body(i, begin[c], std::min(sizes[i], begin[c] + kChunk));
-  }
+  });
 }
 
 // Calls f(std::bool_constant<b>{}) for the run-time flag b, so that every option becomes a

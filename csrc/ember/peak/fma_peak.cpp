@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "ember/cpu.h"
@@ -33,21 +34,23 @@ double fma_peak_gflops(double seconds, int nthreads, bool f64) {
     iters *= 4;
   }
   iters = std::max<int64_t>(iters, 1024);
+  // Every thread must run at the same time (a pool may run parts one after another), so the
+  // probe starts its own threads.
   std::vector<double> sinks(nthreads, 0.0);
+  std::vector<std::thread> threads;
   const auto t0 = clock::now();
-#pragma omp parallel for num_threads(nthreads) schedule(static, 1)
-  for (int t = 0; t < nthreads; ++t) {
-    double f = 0;
-    sinks[t] = run_chains(iters, f64, &f);
+  for (int t = 1; t < nthreads; ++t) {
+    threads.emplace_back([&, t] {
+      double f = 0;
+      sinks[t] = run_chains(iters, f64, &f);
+    });
   }
+  double f = 0;
+  sinks[0] = run_chains(iters, f64, &f);
+  for (std::thread& th : threads) th.join();
   const double dt = std::chrono::duration<double>(clock::now() - t0).count();
   for (double s : sinks) sink = sink + s;
-#ifdef EMBER_HAVE_OPENMP
-  const double used = nthreads;
-#else
-  const double used = 1;
-#endif
-  return used * static_cast<double>(iters) * fpi / dt * 1e-9;
+  return static_cast<double>(nthreads) * static_cast<double>(iters) * fpi / dt * 1e-9;
 }
 
 }  // namespace ember::peak

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ember/checked.h"
+
 namespace ember::pool {
 
 namespace {
@@ -19,6 +21,7 @@ const Kernels<T>& table() {
 }  // namespace
 
 int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  // finalize bounds every argument and the dilated kernel to 2^40: nothing here overflows.
   const int64_t span = in + 2 * p - d * (k - 1) - 1;
   int64_t out = (ceil_mode ? -div_floor(-span, s) : div_floor(span, s)) + 1;
   // With ceil_mode the last window must start inside the input or the left padding.
@@ -33,16 +36,32 @@ void Pool2dShape::finalize(const char* op) {
   auto bad = [op](const std::string& m) {
     throw std::invalid_argument(std::string(op) + ": " + m);
   };
-  if (N < 0 || C <= 0 || H <= 0 || W <= 0)
-    bad("input sizes must be positive (batch may be 0), got (" + std::to_string(N) + ", " +
-        std::to_string(C) + ", " + std::to_string(H) + ", " + std::to_string(W) + ")");
-  if (kh <= 0 || kw <= 0) bad("kernel_size must be >= 1, got " + pr(kh, kw));
-  if (sh <= 0 || sw <= 0) bad("stride must be >= 1, got " + pr(sh, sw));
-  if (dh <= 0 || dw <= 0) bad("dilation must be >= 1, got " + pr(dh, dw));
-  if (ph < 0 || pw < 0) bad("padding must be >= 0, got " + pr(ph, pw));
-  if (2 * ph > dh * (kh - 1) + 1 || 2 * pw > dw * (kw - 1) + 1)
-    bad("padding " + pr(ph, pw) + " must be at most half of the kernel size " + pr(kh, kw) +
-        " (dilation " + pr(dh, dw) + ")");
+  if (N < 0 || C <= 0 || H <= 0 || W <= 0 || N > checked::kMaxExtent || C > checked::kMaxExtent ||
+      H > checked::kMaxExtent || W > checked::kMaxExtent)
+    bad("input sizes must be positive (batch may be 0) and at most 2^40, got (" +
+        std::to_string(N) + ", " + std::to_string(C) + ", " + std::to_string(H) + ", " +
+        std::to_string(W) + ")");
+  auto within = [&](int64_t a, int64_t b, int64_t lo, const char* what) {
+    if (a < lo || b < lo || a > checked::kMaxExtent || b > checked::kMaxExtent)
+      bad(std::string(what) + " must be in [" + std::to_string(lo) + ", 2^40], got " + pr(a, b));
+  };
+  within(kh, kw, 1, "kernel_size");
+  within(sh, sw, 1, "stride");
+  within(dh, dw, 1, "dilation");
+  within(ph, pw, 0, "padding");
+  auto dilated = [&](int64_t d, int64_t k) {
+    int64_t span;
+    if (__builtin_mul_overflow(d, k - 1, &span) || span >= checked::kMaxExtent)
+      bad("the dilated kernel (kernel_size " + pr(kh, kw) + ", dilation " + pr(dh, dw) +
+          ") spans more than 2^40");
+    return span + 1;
+  };
+  dilated(dh, kh);
+  dilated(dw, kw);
+  // torch's rule, on the kernel itself (not the dilated span): a window then always holds
+  // at least one input element.
+  if (2 * ph > kh || 2 * pw > kw)
+    bad("padding " + pr(ph, pw) + " must be at most half of the kernel size " + pr(kh, kw));
   P = pooled_size(H, kh, sh, ph, dh, ceil_mode);
   Q = pooled_size(W, kw, sw, pw, dw, ceil_mode);
   if (P <= 0 || Q <= 0)

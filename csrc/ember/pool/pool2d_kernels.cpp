@@ -24,6 +24,16 @@ inline void interior_q(const Pool2dShape& s, int64_t kw_span, int64_t& qa, int64
   qb = last < 0 ? qa : std::max(qa, std::min(s.Q, last / s.sw + 1));
 }
 
+// The taps t in [lo, hi) of a window starting at `start` (step d, k taps) that land inside
+// [0, n): computed, not searched, so that a kernel far larger than the input (allowed when
+// padding covers it) costs what its overlap with the input costs.
+inline void taps_inside(int64_t start, int64_t d, int64_t k, int64_t n, int64_t& lo,
+                        int64_t& hi) {
+  lo = start >= 0 ? 0 : (-start + d - 1) / d;
+  hi = start >= n ? 0 : std::min(k, (n - 1 - start) / d + 1);
+  if (hi < lo) hi = lo;
+}
+
 // NaN propagates as in PyTorch: a NaN is always taken, so the last NaN of a window wins.
 template <typename T>
 inline bool takes(T v, T best) {
@@ -39,12 +49,13 @@ void max_row_checked(const Pool2dShape& s, const T* xp, int64_t p, int64_t q0, i
     const int64_t w0 = q * s.sw - s.pw;
     T best = -std::numeric_limits<T>::infinity();
     int64_t arg = -1;
-    for (int64_t i = 0; i < s.kh; ++i) {
+    int64_t i0, i1, j0, j1;
+    taps_inside(h0, s.dh, s.kh, s.H, i0, i1);
+    taps_inside(w0, s.dw, s.kw, s.W, j0, j1);
+    for (int64_t i = i0; i < i1; ++i) {
       const int64_t h = h0 + i * s.dh;
-      if (h < 0 || h >= s.H) continue;
-      for (int64_t j = 0; j < s.kw; ++j) {
+      for (int64_t j = j0; j < j1; ++j) {
         const int64_t w = w0 + j * s.dw;
-        if (w < 0 || w >= s.W) continue;
         const T v = xp[h * s.W + w];
         if (arg < 0 || takes(v, best)) {
           best = v;
@@ -94,32 +105,33 @@ template <typename T>
 void max_pool2d_2x2_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q, planes = s.planes(), Q = s.Q, W = s.W;
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    for (int64_t p = 0; p < s.P; ++p) {
-      const T* __restrict r0 = x + pl * HW + 2 * p * W;
-      const T* __restrict r1 = r0 + W;
-      T* __restrict yr = y + pl * PQ + p * Q;
-      int64_t* __restrict ir = idx + pl * PQ + p * Q;
-      const int64_t top = 2 * p * W, bottom = top + W;
-      for (int64_t q = 0; q < Q; ++q) {
-        T m = r0[2 * q];
-        int64_t k = top + 2 * q;
-        const T b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];
-        bool t = takes(b, m);
-        m = t ? b : m;
-        k = t ? top + 2 * q + 1 : k;
-        t = takes(c, m);
-        m = t ? c : m;
-        k = t ? bottom + 2 * q : k;
-        t = takes(d, m);
-        m = t ? d : m;
-        k = t ? bottom + 2 * q + 1 : k;
-        yr[q] = m;
-        ir[q] = k;
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      for (int64_t p = 0; p < s.P; ++p) {
+        const T* __restrict r0 = x + pl * HW + 2 * p * W;
+        const T* __restrict r1 = r0 + W;
+        T* __restrict yr = y + pl * PQ + p * Q;
+        int64_t* __restrict ir = idx + pl * PQ + p * Q;
+        const int64_t top = 2 * p * W, bottom = top + W;
+        for (int64_t q = 0; q < Q; ++q) {
+          T m = r0[2 * q];
+          int64_t k = top + 2 * q;
+          const T b = r0[2 * q + 1], c = r1[2 * q], d = r1[2 * q + 1];
+          bool t = takes(b, m);
+          m = t ? b : m;
+          k = t ? top + 2 * q + 1 : k;
+          t = takes(c, m);
+          m = t ? c : m;
+          k = t ? bottom + 2 * q : k;
+          t = takes(d, m);
+          m = t ? d : m;
+          k = t ? bottom + 2 * q + 1 : k;
+          yr[q] = m;
+          ir[q] = k;
+        }
       }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -129,53 +141,60 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int64_t* idx) {
   int64_t qa, qb;
   interior_q(s, s.dw * (s.kw - 1), qa, qb);
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * HW;
-    for (int64_t p = 0; p < s.P; ++p) {
-      T* yr = y + pl * PQ + p * s.Q;
-      int64_t* ir = idx + pl * PQ + p * s.Q;
-      max_row_checked(s, xp, p, 0, qa, yr, ir);
-      max_row_checked(s, xp, p, qb, s.Q, yr, ir);
-      if (qb <= qa) continue;
-      // Interior columns, window row by window row, tap by tap: the running max of the whole
-      // output row stays in yr / ir (L1) and every tap is one branch-free pass over q.
-      const int64_t h0 = p * s.sh - s.ph;
-      bool first = true;
-      for (int64_t i = 0; i < s.kh; ++i) {
-        const int64_t h = h0 + i * s.dh;
-        if (h < 0 || h >= s.H) continue;
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t base = h * s.W + j * s.dw - s.pw;  // column q reads xp[base + q*sw]
-          if (s.sw == 1) {
-            max_tap<1>(xp, base, 1, qa, qb, first, yr, ir);
-          } else if (s.sw == 2) {
-            max_tap<2>(xp, base, 2, qa, qb, first, yr, ir);
-          } else {
-            max_tap<0>(xp, base, s.sw, qa, qb, first, yr, ir);
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const T* xp = x + pl * HW;
+      for (int64_t p = 0; p < s.P; ++p) {
+        T* yr = y + pl * PQ + p * s.Q;
+        int64_t* ir = idx + pl * PQ + p * s.Q;
+        max_row_checked(s, xp, p, 0, qa, yr, ir);
+        max_row_checked(s, xp, p, qb, s.Q, yr, ir);
+        if (qb <= qa) continue;
+        // Interior columns, window row by window row, tap by tap: the running max of the whole
+        // output row stays in yr / ir (L1) and every tap is one branch-free pass over q.
+        const int64_t h0 = p * s.sh - s.ph;
+        bool first = true;
+        int64_t i0, i1;
+        taps_inside(h0, s.dh, s.kh, s.H, i0, i1);
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t h = h0 + i * s.dh;
+          for (int64_t j = 0; j < s.kw; ++j) {
+            const int64_t base = h * s.W + j * s.dw - s.pw;  // column q reads xp[base + q*sw]
+            if (s.sw == 1) {
+              max_tap<1>(xp, base, 1, qa, qb, first, yr, ir);
+            } else if (s.sw == 2) {
+              max_tap<2>(xp, base, 2, qa, qb, first, yr, ir);
+            } else {
+              max_tap<0>(xp, base, s.sw, qa, qb, first, yr, ir);
+            }
+            first = false;
           }
-          first = false;
+        }
+        if (first) {  // every window row is padding (dilation can skip the whole input)
+          std::fill(yr + qa, yr + qb, -std::numeric_limits<T>::infinity());
+          std::fill(ir + qa, ir + qb, int64_t(-1));
         }
       }
     }
-  }
+  });
 }
 
 template <typename T>
 void index_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, const T* dy,
                          const int64_t* idx, T* dx) {
   const int nt = parallel::threads_for_elements(planes * (in_plane + out_plane));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    T* dxp = dx + pl * in_plane;
-    std::fill(dxp, dxp + in_plane, T(0));
-    const T* dyp = dy + pl * out_plane;
-    const int64_t* ip = idx + pl * out_plane;
-    for (int64_t o = 0; o < out_plane; ++o) {
-      const int64_t k = ip[o];
-      if (k >= 0 && k < in_plane) dxp[k] += dyp[o];  // indices were produced by forward
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      T* dxp = dx + pl * in_plane;
+      std::fill(dxp, dxp + in_plane, T(0));
+      const T* dyp = dy + pl * out_plane;
+      const int64_t* ip = idx + pl * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) {
+        const int64_t k = ip[o];
+        if (k >= 0 && k < in_plane) dxp[k] += dyp[o];  // indices were produced by forward
+      }
     }
-  }
+  });
 }
 
 namespace {
@@ -208,42 +227,44 @@ template <typename T>
 void avg_pool2d_2x2_forward(const Pool2dShape& s, const T* x, T* y) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q, planes = s.planes(), Q = s.Q;
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    T rows[512];
-    for (int64_t p = 0; p < s.P; ++p) {
-      const T* __restrict r0 = x + pl * HW + 2 * p * s.W;
-      const T* __restrict r1 = r0 + s.W;
-      T* __restrict yr = y + pl * PQ + p * Q;
-      for (int64_t q0 = 0; q0 < Q; q0 += 256) {  // rows of any width, 256 outputs at a time
-        const int64_t qn = std::min<int64_t>(256, Q - q0);
-        for (int64_t j = 0; j < 2 * qn; ++j) rows[j] = r0[2 * q0 + j] + r1[2 * q0 + j];
-        for (int64_t q = 0; q < qn; ++q) yr[q0 + q] = (rows[2 * q] + rows[2 * q + 1]) * T(0.25);
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      T rows[512];
+      for (int64_t p = 0; p < s.P; ++p) {
+        const T* __restrict r0 = x + pl * HW + 2 * p * s.W;
+        const T* __restrict r1 = r0 + s.W;
+        T* __restrict yr = y + pl * PQ + p * Q;
+        for (int64_t q0 = 0; q0 < Q; q0 += 256) {  // rows of any width, 256 outputs at a time
+          const int64_t qn = std::min<int64_t>(256, Q - q0);
+          for (int64_t j = 0; j < 2 * qn; ++j) rows[j] = r0[2 * q0 + j] + r1[2 * q0 + j];
+          for (int64_t q = 0; q < qn; ++q) yr[q0 + q] = (rows[2 * q] + rows[2 * q + 1]) * T(0.25);
+        }
       }
     }
-  }
+  });
 }
 
 template <typename T>
 void avg_pool2d_2x2_backward(const Pool2dShape& s, const T* dy, T* dx) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q, planes = s.planes(), Q = s.Q;
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    T* dxp = dx + pl * HW;
-    if (s.H % 2 != 0 || s.W % 2 != 0) std::fill(dxp, dxp + HW, T(0));  // uncovered edges
-    for (int64_t p = 0; p < s.P; ++p) {
-      const T* __restrict g = dy + pl * PQ + p * Q;
-      T* __restrict r0 = dxp + 2 * p * s.W;
-      T* __restrict r1 = r0 + s.W;
-      for (int64_t q = 0; q < Q; ++q) {
-        const T v = g[q] * T(0.25);
-        r0[2 * q] = v;
-        r0[2 * q + 1] = v;
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      T* dxp = dx + pl * HW;
+      if (s.H % 2 != 0 || s.W % 2 != 0) std::fill(dxp, dxp + HW, T(0));  // uncovered edges
+      for (int64_t p = 0; p < s.P; ++p) {
+        const T* __restrict g = dy + pl * PQ + p * Q;
+        T* __restrict r0 = dxp + 2 * p * s.W;
+        T* __restrict r1 = r0 + s.W;
+        for (int64_t q = 0; q < Q; ++q) {
+          const T v = g[q] * T(0.25);
+          r0[2 * q] = v;
+          r0[2 * q + 1] = v;
+        }
+        for (int64_t j = 0; j < 2 * Q; ++j) r1[j] = r0[j];
       }
-      for (int64_t j = 0; j < 2 * Q; ++j) r1[j] = r0[j];
     }
-  }
+  });
 }
 
 template <typename T>
@@ -253,36 +274,37 @@ void avg_pool2d_forward(const Pool2dShape& s, bool include_pad, const T* x, T* y
   int64_t qa, qb;
   interior_q(s, s.kw - 1, qa, qb);
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * HW;
-    T* yp = y + pl * PQ;
-    for (int64_t p = 0; p < s.P; ++p) {
-      T* yr = yp + p * s.Q;
-      auto window = [&](int64_t q) {
-        const AvgWindow w = avg_window(s, include_pad, p, q);
-        T acc = 0;
-        for (int64_t h = w.h0; h < w.h1; ++h)
-          for (int64_t c = w.w0; c < w.w1; ++c) acc += xp[h * s.W + c];
-        yr[q] = w.div > 0 ? static_cast<T>(acc / w.div) : T(0);
-      };
-      for (int64_t q = 0; q < qa; ++q) window(q);
-      for (int64_t q = qb; q < s.Q; ++q) window(q);
-      if (qb <= qa) continue;
-      // Interior columns: one branch-free pass over q per tap, summing into the output row.
-      const AvgWindow w = avg_window(s, include_pad, p, qa);  // same rows and divisor for all
-      for (int64_t q = qa; q < qb; ++q) yr[q] = T(0);
-      for (int64_t h = w.h0; h < w.h1; ++h) {
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const T* row = xp + h * s.W;
-          const int64_t off = j - s.pw;
-          for (int64_t q = qa; q < qb; ++q) yr[q] += row[q * s.sw + off];
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const T* xp = x + pl * HW;
+      T* yp = y + pl * PQ;
+      for (int64_t p = 0; p < s.P; ++p) {
+        T* yr = yp + p * s.Q;
+        auto window = [&](int64_t q) {
+          const AvgWindow w = avg_window(s, include_pad, p, q);
+          T acc = 0;
+          for (int64_t h = w.h0; h < w.h1; ++h)
+            for (int64_t c = w.w0; c < w.w1; ++c) acc += xp[h * s.W + c];
+          yr[q] = w.div > 0 ? static_cast<T>(acc / w.div) : T(0);
+        };
+        for (int64_t q = 0; q < qa; ++q) window(q);
+        for (int64_t q = qb; q < s.Q; ++q) window(q);
+        if (qb <= qa) continue;
+        // Interior columns: one branch-free pass over q per tap, summing into the output row.
+        const AvgWindow w = avg_window(s, include_pad, p, qa);  // same rows and divisor for all
+        for (int64_t q = qa; q < qb; ++q) yr[q] = T(0);
+        for (int64_t h = w.h0; h < w.h1; ++h) {
+          for (int64_t j = 0; j < s.kw; ++j) {
+            const T* row = xp + h * s.W;
+            const int64_t off = j - s.pw;
+            for (int64_t q = qa; q < qb; ++q) yr[q] += row[q * s.sw + off];
+          }
         }
+        const T inv = w.div > 0 ? static_cast<T>(1.0 / w.div) : T(0);
+        for (int64_t q = qa; q < qb; ++q) yr[q] *= inv;
       }
-      const T inv = w.div > 0 ? static_cast<T>(1.0 / w.div) : T(0);
-      for (int64_t q = qa; q < qb; ++q) yr[q] *= inv;
     }
-  }
+  });
 }
 
 template <typename T>
@@ -292,37 +314,38 @@ void avg_pool2d_backward(const Pool2dShape& s, bool include_pad, const T* dy, T*
   int64_t qa, qb;
   interior_q(s, s.kw - 1, qa, qb);
   const int nt = parallel::threads_for_elements(planes * HW);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    T* dxp = dx + pl * HW;
-    std::fill(dxp, dxp + HW, T(0));
-    const T* dyp = dy + pl * PQ;
-    for (int64_t p = 0; p < s.P; ++p) {
-      const T* gr = dyp + p * s.Q;
-      auto window = [&](int64_t q) {
-        const AvgWindow w = avg_window(s, include_pad, p, q);
-        if (w.div <= 0) return;
-        const T g = static_cast<T>(gr[q] / w.div);
-        for (int64_t h = w.h0; h < w.h1; ++h)
-          for (int64_t c = w.w0; c < w.w1; ++c) dxp[h * s.W + c] += g;
-      };
-      for (int64_t q = 0; q < qa; ++q) window(q);
-      for (int64_t q = qb; q < s.Q; ++q) window(q);
-      if (qb <= qa) continue;
-      const AvgWindow w = avg_window(s, include_pad, p, qa);
-      if (w.div <= 0) continue;
-      const T inv = static_cast<T>(1.0 / w.div);
-      // For a fixed tap the interior columns write distinct positions (q * sw + const), so
-      // each pass over q is free of conflicts and vectorises.
-      for (int64_t h = w.h0; h < w.h1; ++h) {
-        T* row = dxp + h * s.W;
-        for (int64_t j = 0; j < s.kw; ++j) {
-          const int64_t off = j - s.pw;
-          for (int64_t q = qa; q < qb; ++q) row[q * s.sw + off] += gr[q] * inv;
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      T* dxp = dx + pl * HW;
+      std::fill(dxp, dxp + HW, T(0));
+      const T* dyp = dy + pl * PQ;
+      for (int64_t p = 0; p < s.P; ++p) {
+        const T* gr = dyp + p * s.Q;
+        auto window = [&](int64_t q) {
+          const AvgWindow w = avg_window(s, include_pad, p, q);
+          if (w.div <= 0) return;
+          const T g = static_cast<T>(gr[q] / w.div);
+          for (int64_t h = w.h0; h < w.h1; ++h)
+            for (int64_t c = w.w0; c < w.w1; ++c) dxp[h * s.W + c] += g;
+        };
+        for (int64_t q = 0; q < qa; ++q) window(q);
+        for (int64_t q = qb; q < s.Q; ++q) window(q);
+        if (qb <= qa) continue;
+        const AvgWindow w = avg_window(s, include_pad, p, qa);
+        if (w.div <= 0) continue;
+        const T inv = static_cast<T>(1.0 / w.div);
+        // For a fixed tap the interior columns write distinct positions (q * sw + const), so
+        // each pass over q is free of conflicts and vectorises.
+        for (int64_t h = w.h0; h < w.h1; ++h) {
+          T* row = dxp + h * s.W;
+          for (int64_t j = 0; j < s.kw; ++j) {
+            const int64_t off = j - s.pw;
+            for (int64_t q = qa; q < qb; ++q) row[q * s.sw + off] += gr[q] * inv;
+          }
         }
       }
     }
-  }
+  });
 }
 
 namespace {
@@ -334,73 +357,76 @@ template <typename T>
 void adaptive_avg_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                  const T* x, T* y) {
   const int nt = parallel::threads_for_elements(planes * H * W);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * H * W;
-    T* yp = y + pl * P * Q;
-    for (int64_t p = 0; p < P; ++p) {
-      const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
-      for (int64_t q = 0; q < Q; ++q) {
-        const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
-        T acc = 0;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t c = w0; c < w1; ++c) acc += xp[h * W + c];
-        yp[p * Q + q] = acc / static_cast<T>((h1 - h0) * (w1 - w0));
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const T* xp = x + pl * H * W;
+      T* yp = y + pl * P * Q;
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
+        for (int64_t q = 0; q < Q; ++q) {
+          const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
+          T acc = 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t c = w0; c < w1; ++c) acc += xp[h * W + c];
+          yp[p * Q + q] = acc / static_cast<T>((h1 - h0) * (w1 - w0));
+        }
       }
     }
-  }
+  });
 }
 
 template <typename T>
 void adaptive_avg_pool2d_backward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                   const T* dy, T* dx) {
   const int nt = parallel::threads_for_elements(planes * H * W);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    T* dxp = dx + pl * H * W;
-    std::fill(dxp, dxp + H * W, T(0));
-    const T* dyp = dy + pl * P * Q;
-    for (int64_t p = 0; p < P; ++p) {
-      const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
-      for (int64_t q = 0; q < Q; ++q) {
-        const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
-        const T g = dyp[p * Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t c = w0; c < w1; ++c) dxp[h * W + c] += g;
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      T* dxp = dx + pl * H * W;
+      std::fill(dxp, dxp + H * W, T(0));
+      const T* dyp = dy + pl * P * Q;
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
+        for (int64_t q = 0; q < Q; ++q) {
+          const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
+          const T g = dyp[p * Q + q] / static_cast<T>((h1 - h0) * (w1 - w0));
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t c = w0; c < w1; ++c) dxp[h * W + c] += g;
+        }
       }
     }
-  }
+  });
 }
 
 template <typename T>
 void adaptive_max_pool2d_forward(int64_t planes, int64_t H, int64_t W, int64_t P, int64_t Q,
                                  const T* x, T* y, int64_t* idx) {
   const int nt = parallel::threads_for_elements(planes * H * W);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const T* xp = x + pl * H * W;
-    T* yp = y + pl * P * Q;
-    int64_t* ip = idx + pl * P * Q;
-    for (int64_t p = 0; p < P; ++p) {
-      const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
-      for (int64_t q = 0; q < Q; ++q) {
-        const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
-        T best = xp[h0 * W + w0];
-        int64_t arg = h0 * W + w0;
-        for (int64_t h = h0; h < h1; ++h) {
-          for (int64_t c = w0; c < w1; ++c) {
-            const T v = xp[h * W + c];
-            if (takes(v, best)) {
-              best = v;
-              arg = h * W + c;
+  parallel::for_ranges(planes, nt, [&](int64_t pl_begin, int64_t pl_end) {
+    for (int64_t pl = pl_begin; pl < pl_end; ++pl) {
+      const T* xp = x + pl * H * W;
+      T* yp = y + pl * P * Q;
+      int64_t* ip = idx + pl * P * Q;
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t h0 = ad_start(p, H, P), h1 = ad_end(p, H, P);
+        for (int64_t q = 0; q < Q; ++q) {
+          const int64_t w0 = ad_start(q, W, Q), w1 = ad_end(q, W, Q);
+          T best = xp[h0 * W + w0];
+          int64_t arg = h0 * W + w0;
+          for (int64_t h = h0; h < h1; ++h) {
+            for (int64_t c = w0; c < w1; ++c) {
+              const T v = xp[h * W + c];
+              if (takes(v, best)) {
+                best = v;
+                arg = h * W + c;
+              }
             }
           }
+          yp[p * Q + q] = best;
+          ip[p * Q + q] = arg;
         }
-        yp[p * Q + q] = best;
-        ip[p * Q + q] = arg;
       }
     }
-  }
+  });
 }
 
 template <typename T>

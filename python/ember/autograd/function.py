@@ -19,6 +19,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
+from ember import _device
 from ember.autograd import anomaly as _anomaly
 from ember.autograd.anomaly import _state as _anomaly_state
 from ember.autograd.grad_mode import _state as _grad_state
@@ -82,6 +83,8 @@ class Function:
         # benchmarks/bench_overhead.py).
         ctx = cls()
         raw = [a.data if isinstance(a, Tensor) else a for a in args]
+        if _device.GPU_USED:
+            _device.same(cls.__name__, [a.data for a in args if isinstance(a, Tensor)])
         prof = _HOOKS.profiler
         if prof is None:
             out = cls.forward(ctx, *raw, **kwargs)

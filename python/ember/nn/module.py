@@ -7,10 +7,19 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
+from ember import _device
 from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
 from ember.nn.utils import zero_grads
-from ember.tensor import Tensor
+from ember.tensor import Tensor, _to_args
+
+
+def _convert(t: Tensor, dev: Optional[_device.device], dt: Optional[np.dtype]) -> None:
+    """Move ``t``'s data to ``dev`` and cast it to ``dt`` (floating point only), in place."""
+    if dev is not None:
+        t.data = _device.move(t.data, dev, "Module.to")
+    if dt is not None and t.dtype.kind == "f":
+        t.data = t.data.astype(dt)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -207,20 +216,26 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         zero_grads(self.parameters(), set_to_none)
 
-    def to(self, dtype: Any) -> "Module":
-        """Cast floating-point parameters and buffers to ``dtype`` (in place); 'cpu' passes."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
-        dt = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """Move and/or cast parameters and buffers in place, as PyTorch's ``Module.to``:
+        ``to(device)``, ``to(dtype)`` (floating-point ones only), ``to(device, dtype)``,
+        ``to(tensor)``, or the keywords. Gradients move with their parameter; the parameter
+        objects stay the same, so an optimizer built on them keeps working (its state is
+        created on the parameter's device at its first step)."""
+        dev, dtype = _to_args("Module.to", args, kwargs)
+        dt = None if dtype is None else np.dtype(dtype)
         with no_grad():
             for m in self.modules():
                 for d in (m._parameters, m._buffers):
                     for t in d.values():
-                        if t is not None and t.dtype.kind == "f":
-                            t.data = t.data.astype(dt)
+                        if t is not None:
+                            _convert(t, dev, dt)
                             if t.grad is not None:
-                                t.grad.data = t.grad.data.astype(dt)
+                                _convert(t.grad, dev, dt)
         return self
+
+    def cuda(self, device: Any = None) -> "Module":
+        return self.to("cuda" if device is None else _device.as_device(device, "cuda"))
 
     def float(self) -> "Module":
         return self.to(np.float32)
@@ -229,7 +244,7 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self) -> "Module":
-        return self
+        return self.to("cpu")
 
     # ----------------------------------------------------------------- state
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":

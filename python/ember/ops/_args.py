@@ -22,6 +22,23 @@ def pair(op: str, name: str, value: Any, minimum: int = None) -> Pair:
     return out
 
 
+def is_int(value: Any) -> bool:
+    """A Python or NumPy integer (not a bool, not a float however integral)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def ints(op: str, name: str, values: Any) -> Tuple[int, ...]:
+    """A sequence of integers as a tuple of ints; a float or any other kind is refused (as
+    PyTorch refuses it) instead of being truncated."""
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{op}: {name} must be a sequence of ints, got {values!r}")
+    for i, v in enumerate(values):
+        if not is_int(v):
+            raise TypeError(f"{op}: {name} must be a sequence of ints, got {values!r} (element "
+                            f"{i} is a {type(v).__name__})")
+    return tuple(int(v) for v in values)
+
+
 def single(op: str, name: str, value: Any, minimum: int = None) -> int:
     """An int or a 1-sequence of ints as an int."""
     if isinstance(value, Sequence) and len(value) == 1:

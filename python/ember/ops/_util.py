@@ -5,7 +5,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ember.tensor import Tensor, _wrap_dim
+from ember.tensor import Tensor, _refuse_tensor_sequence, _wrap_dim
 
 Dim = Union[None, int, Sequence[int]]
 
@@ -23,14 +23,18 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def operand(x: Any, like: Optional[Tensor] = None) -> Any:
-    """Tensors pass; Python/NumPy scalars stay scalars; arrays and lists become tensors."""
+def operand(x: Any, like: Optional[Tensor] = None, op: str = "tensor") -> Any:
+    """Tensors pass; Python/NumPy scalars stay scalars; arrays and lists of numbers become
+    tensors. A list or tuple holding Tensors (a (values, indices) pair) is refused, naming
+    ``op``."""
     if isinstance(x, np.generic):  # NumPy scalars act as Python scalars (weakly typed)
         return x.item()
     if isinstance(x, Tensor) or isinstance(x, (int, float, bool)):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
+    if isinstance(x, (list, tuple)):
+        _refuse_tensor_sequence(op, x)
     return Tensor(x)
 
 

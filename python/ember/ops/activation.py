@@ -11,8 +11,8 @@ from ember.ops._util import operand, unbroadcast
 from ember.tensor import Tensor, _wrap_dim
 
 
-def _t(x: Any) -> Tensor:
-    x = operand(x)
+def _t(x: Any, op: str = "tensor") -> Tensor:
+    x = operand(x, op=op)
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -70,7 +70,7 @@ def _softmax_dim(ndim: int, dim: Optional[int]) -> int:
 
 def softmax(x: Any, dim: Optional[int] = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, stable for large inputs."""
-    x = _t(x)
+    x = _t(x, "softmax")
     _float("softmax", x)
     d = _wrap_dim(_softmax_dim(x.ndim, dim), x.ndim, "softmax")
     return Softmax.apply(x, d)
@@ -78,7 +78,7 @@ def softmax(x: Any, dim: Optional[int] = None) -> Tensor:
 
 def log_softmax(x: Any, dim: Optional[int] = None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed without overflow or log(0)."""
-    x = _t(x)
+    x = _t(x, "log_softmax")
     _float("log_softmax", x)
     d = _wrap_dim(_softmax_dim(x.ndim, dim), x.ndim, "log_softmax")
     return LogSoftmax.apply(x, d)
@@ -99,7 +99,7 @@ class LeakyRelu(Function):
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
-    x = _t(x)
+    x = _t(x, "leaky_relu")
     _float("leaky_relu", x)
     return LeakyRelu.apply(x, float(negative_slope))
 
@@ -126,14 +126,14 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit."""
-    x = _t(x)
+    x = _t(x, "elu")
     _float("elu", x)
     return Elu.apply(x, float(alpha), 1.0)
 
 
 def selu(x: Any) -> Tensor:
     """Scaled ELU with the self-normalising constants of Klambauer et al. (2017)."""
-    x = _t(x)
+    x = _t(x, "selu")
     _float("selu", x)
     return Elu.apply(x, _SELU_ALPHA, _SELU_SCALE)
 
@@ -167,7 +167,7 @@ class Prelu(Function):
 
 def prelu(x: Any, weight: Tensor) -> Tensor:
     """Parametric ReLU; ``weight`` has 1 element or one per channel (dim 1)."""
-    x = _t(x)
+    x = _t(x, "prelu")
     _float("prelu", x)
     n = weight.numel()
     channels = x.shape[1] if x.ndim >= 2 else 1
@@ -183,7 +183,7 @@ def maxout(x: Any, pool_size: int, dim: int = 1) -> Tensor:
     from ember.ops.reduce import max as _max
     from ember.ops.shape import reshape
 
-    x = _t(x)
+    x = _t(x, "maxout")
     d = _wrap_dim(dim, x.ndim, "maxout")
     c = x.shape[d]
     if pool_size <= 0 or c % pool_size:
@@ -198,5 +198,5 @@ def crelu(x: Any, dim: int = 1) -> Tensor:
     from ember.ops.elementwise import neg, relu
     from ember.ops.shape import cat
 
-    x = _t(x)
+    x = _t(x, "crelu")
     return cat([relu(x), relu(neg(x))], dim=dim)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ember import _C
 from ember.autograd.function import Function
+from ember._limits import check_extents, check_shape
 from ember.ops._args import check_float, check_ndim, pair, single
 from ember.ops.shape import pad as _pad, squeeze, unsqueeze
 from ember.tensor import Tensor
@@ -46,33 +47,81 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
-    """y = conv2d_backward_input(x, w): the adjoint of a convolution from y's shape to x's."""
+    """y = conv2d_backward_input(x, w): the adjoint of a convolution from y's shape to x's.
+
+    That convolution's output must have x's shape. With an output_padding of at least the
+    stride (allowed while it is below the dilation) it does not: then the product is taken
+    over the whole unpadded extent ``(H - 1) * stride + dilation * (k - 1) + 1`` (padding
+    0, which always matches) and cropped to the requested window, ``padding`` rows on, zeros
+    past its end (``_Window``)."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups, out_hw):
         x, w = _c(x), _c(w)
-        y = _C.conv2d_backward_input(x, w, out_hw, stride, padding, dilation, groups)
+        win = _Window.of(x.shape[2:], w.shape[2:], stride, padding, dilation, out_hw)
+        if win is None:
+            y = _C.conv2d_backward_input(x, w, out_hw, stride, padding, dilation, groups)
+        else:
+            y = win.crop(_C.conv2d_backward_input(x, w, win.full, stride, (0, 0), dilation,
+                                                  groups))
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, w)
-        ctx.args = (stride, padding, dilation, groups)
+        ctx.args = (stride, padding, dilation, groups, win)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        stride, padding, dilation, groups = ctx.args
+        stride, padding, dilation, groups, win = ctx.args
         nx, nw, nb = ctx.needs_input_grad[:3]
         g = _c(g)
-        gx = gw = gb = None
+        gb = g.sum(axis=(0, 2, 3)) if nb else None
+        if win is not None:  # the adjoint of the crop: g placed in the whole extent
+            g, padding = win.uncrop(g), (0, 0)
+        gx = gw = None
         if nx:
             gx = _C.conv2d_forward(g, w, None, stride, padding, dilation, groups)
         if nw:
             gw, _ = _C.conv2d_backward_weight(g, x, w.shape[2:], stride, padding, dilation,
                                               groups, False)
-        if nb:
-            gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None, None, None, None, None
+
+
+class _Window:
+    """Where a transposed convolution's output lies in its whole unpadded extent ``full``:
+    rows and columns [padding, padding + out) of it."""
+
+    def __init__(self, full: Tuple[int, int], padding: Tuple[int, int],
+                 out: Tuple[int, int]) -> None:
+        self.full, self.padding, self.out = full, padding, out
+
+    @staticmethod
+    def of(in_hw, k, stride, padding, dilation, out_hw) -> Optional["_Window"]:
+        """None when the convolution from out_hw with ``padding`` has in_hw as its output
+        (the direct case), else the window."""
+        eff = [dilation[i] * (k[i] - 1) + 1 for i in range(2)]
+        if all((out_hw[i] + 2 * padding[i] - eff[i]) // stride[i] + 1 == in_hw[i]
+               for i in range(2)):
+            return None
+        full = tuple((in_hw[i] - 1) * stride[i] + eff[i] for i in range(2))
+        return _Window(full, tuple(padding), tuple(out_hw))
+
+    def crop(self, y: np.ndarray) -> np.ndarray:
+        out = np.zeros(y.shape[:2] + self.out, dtype=y.dtype)
+        h = min(self.out[0], self.full[0] - self.padding[0])
+        w = min(self.out[1], self.full[1] - self.padding[1])
+        out[:, :, :h, :w] = y[:, :, self.padding[0]:self.padding[0] + h,
+                              self.padding[1]:self.padding[1] + w]
+        return out
+
+    def uncrop(self, g: np.ndarray) -> np.ndarray:
+        full = np.zeros(g.shape[:2] + self.full, dtype=g.dtype)
+        h = min(self.out[0], self.full[0] - self.padding[0])
+        w = min(self.out[1], self.full[1] - self.padding[1])
+        full[:, :, self.padding[0]:self.padding[0] + h, self.padding[1]:self.padding[1] + w] = \
+            g[:, :, :h, :w]
+        return full
 
 
 def _same_padding(op: str, kernel: Tuple[int, int], dilation: Tuple[int, int],
@@ -176,6 +225,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     dilation = pair(op, "dilation", dilation, 1)
     padding = pair(op, "padding", padding, 0)
     output_padding = pair(op, "output_padding", output_padding, 0)
+    for name, v, low in (("stride", stride, 1), ("dilation", dilation, 1),
+                         ("padding", padding, 0), ("output_padding", output_padding, 0)):
+        check_extents(op, name, v, low)
     for o, s, d in zip(output_padding, stride, dilation):
         if o >= s and o >= d:
             raise ValueError(f"{op}: output_padding {output_padding} must be smaller than "
@@ -194,5 +246,6 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     if min(out_hw) <= 0:
         raise ValueError(f"{op}: the output size {out_hw} would be empty (input shape "
                          f"{tuple(x.shape)}, padding {padding})")
+    check_shape(op, (x.shape[0], out_c) + out_hw)
     return ConvTranspose2d.apply(x, weight, bias, stride, padding, output_padding, dilation,
                                  groups, out_hw)

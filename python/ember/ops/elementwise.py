@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ember import _C, kernels
+from ember import _C, _device, kernels
 from ember.autograd.function import Function
 from ember.ops._util import broadcast_shapes, operand, unbroadcast
 from ember.tensor import Tensor
@@ -314,6 +314,19 @@ class Cast(Function):
         return g.astype(ctx.src), None
 
 
+class ToDevice(Function):
+    """A copy on another device; the gradient goes back to the source device."""
+
+    @staticmethod
+    def forward(ctx, a, dest):
+        ctx.src = _device.of(a)
+        return _device.move(a, dest, "to")
+
+    @staticmethod
+    def backward(ctx, g):
+        return _device.move(g, ctx.src, "to"), None
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, a):
@@ -326,7 +339,7 @@ class Clone(Function):
 
 # ------------------------------------------------------------------------ functional API
 def _binary(fn: type, op: str, a: Any, b: Any) -> Tensor:
-    a, b = operand(a), operand(b)
+    a, b = operand(a, op=op), operand(b, op=op)
     _binary_check(op, a, b)
     return fn.apply(a, b)
 
@@ -367,7 +380,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def _unary(fn: type, a: Any, to_float: bool = False) -> Tensor:
-    a = operand(a)
+    a = operand(a, op=fn.__name__.lower())
     if not isinstance(a, Tensor):
         a = Tensor(a)
     if to_float and a.dtype.kind != "f":  # exp/log/... of integers give float32, as PyTorch
@@ -437,6 +450,13 @@ def cast(a: Tensor, dtype: np.dtype) -> Tensor:
     if a.requires_grad and dtype.kind != "f":
         return Tensor._wrap(a.data.astype(dtype))
     return Cast.apply(a, dtype)
+
+
+def to_device(a: Tensor, dest: "_device.device") -> Tensor:
+    """``a`` on ``dest`` (itself when it is there already)."""
+    if _device.is_on(a.data, dest):
+        return a
+    return ToDevice.apply(a, dest)
 
 
 def clone(a: Tensor) -> Tensor:

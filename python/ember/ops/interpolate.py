@@ -7,7 +7,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ember.autograd.function import Function
-from ember.ops._args import check_float
+from ember._limits import check_shape
+from ember.ops._args import check_float, is_int
 from ember.tensor import Tensor
 
 
@@ -59,6 +60,9 @@ def interpolate(input: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
     if input.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D (N, C, H, W) input, got shape "
                          f"{tuple(input.shape)}")
+    if 0 in input.shape[1:]:
+        raise ValueError(f"{op}: expected an input with non-zero channels, height and width "
+                         f"(the batch may be empty), got shape {tuple(input.shape)}")
     if mode not in ("nearest", "bilinear"):
         raise ValueError(f"{op}: mode must be 'nearest' or 'bilinear', got {mode!r}")
     if mode == "nearest" and align_corners is not None:
@@ -68,20 +72,26 @@ def interpolate(input: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
     h, w = input.shape[2:]
     scales: Tuple[float, float]
     if size is not None:
-        out = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        if len(out) != 2 or min(out) < 1:
-            raise ValueError(f"{op}: size must be a positive int or pair, got {size!r}")
-        out = (int(out[0]), int(out[1]))
+        if is_int(size):
+            out = (int(size), int(size))
+        elif isinstance(size, (list, tuple)) and len(size) == 2 and all(map(is_int, size)):
+            out = (int(size[0]), int(size[1]))
+        else:
+            raise TypeError(f"{op}: size must be an int or a pair of ints, got {size!r}")
+        if min(out) < 1:
+            raise ValueError(f"{op}: size must be positive, got {size!r}")
         scales = (h / out[0], w / out[1])
     else:
         sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) \
             else tuple(scale_factor)
-        if len(sf) != 2 or min(sf) <= 0:
-            raise ValueError(f"{op}: scale_factor must be positive, got {scale_factor!r}")
+        if len(sf) != 2 or not all(np.isfinite(v) and v > 0 for v in sf):
+            raise ValueError(f"{op}: scale_factor must be positive and finite, got "
+                             f"{scale_factor!r}")
         out = (int(np.floor(h * sf[0])), int(np.floor(w * sf[1])))
         if min(out) < 1:
             raise ValueError(f"{op}: scale_factor {scale_factor} gives an empty output")
         scales = (1.0 / sf[0], 1.0 / sf[1])
+    check_shape(op, tuple(input.shape[:-2]) + out)
     if mode == "nearest":
         ah = _nearest_matrix(h, out[0], scales[0])
         aw = _nearest_matrix(w, out[1], scales[1])

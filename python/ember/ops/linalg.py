@@ -95,7 +95,7 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics (1-D vectors, broadcast batch dims)."""
-    a, b = operand(a), operand(b)
+    a, b = operand(a, op="matmul"), operand(b, op="matmul")
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -176,7 +176,7 @@ class Linear(Function):
 
 def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """y = x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    x = operand(x)
+    x = operand(x, op="linear")
     x = x if isinstance(x, Tensor) else Tensor(x)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "

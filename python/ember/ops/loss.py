@@ -9,6 +9,7 @@ import numpy as np
 from ember import _C
 
 from ember.autograd.function import Function
+from ember.ops._args import is_int
 from ember.ops._util import check_same_shape, operand
 from ember.ops.activation import log_softmax_array
 from ember.tensor import Tensor
@@ -78,7 +79,8 @@ def _class_first(g2: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(g2.reshape(moved), -1, 1)
 
 
-def _index_targets(op: str, x: Tensor, target: Tensor, ignore_index: int) -> None:
+def _index_targets(op: str, x: Tensor, target: Tensor,
+                   ignore_index: Optional[int] = None) -> None:
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor), got "
                         f"{target.dtype}; for class probabilities pass a float tensor shaped "
@@ -89,10 +91,13 @@ def _index_targets(op: str, x: Tensor, target: Tensor, ignore_index: int) -> Non
                          f"{expect}, got {tuple(target.shape)}")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     t = target.data
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    bad = (t < 0) | (t >= c)
+    if ignore_index is not None:
+        bad &= t != ignore_index
     if bad.any():
+        also = "" if ignore_index is None else f", or ignore_index={ignore_index}"
         raise IndexError(f"{op}: target {int(t[bad].flat[0])} is out of bounds for {c} classes "
-                         f"(valid: 0..{c - 1}, or ignore_index={ignore_index})")
+                         f"(valid: 0..{c - 1}{also})")
 
 
 class CrossEntropy(Function):
@@ -287,14 +292,14 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     x, target = _t(input), _t(target)
     _float("multi_margin_loss", "input", x)
     _check_reduction("multi_margin_loss", reduction)
-    if p not in (1, 2):
-        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
+    if not is_int(p) or p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
     if x.ndim not in (1, 2):
         raise ValueError(f"multi_margin_loss: input must be (N, C) or (C,), got shape "
                          f"{tuple(x.shape)}")
     if x.ndim == 1 and tuple(target.shape) == (1,):  # (C,) with a 1-element target: a batch of 1
         x = x.reshape(1, -1)
-    _index_targets("multi_margin_loss", x, target, ignore_index=-(2**62))
+    _index_targets("multi_margin_loss", x, target)
     c = x.shape[-1]
     if weight is not None and tuple(weight.shape) != (c,):
         raise ValueError(f"multi_margin_loss: weight must have shape ({c},), got "
@@ -388,9 +393,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     _float("binary_cross_entropy", "target", t)
     _check_reduction("binary_cross_entropy", reduction)
     check_same_shape("binary_cross_entropy", x, t)
-    if x.data.size and (x.data.min() < 0 or x.data.max() > 1):
-        raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1] "
-                         "(use binary_cross_entropy_with_logits for raw scores)")
+    if not ((x.data >= 0) & (x.data <= 1)).all():  # NaN fails both comparisons
+        raise ValueError("binary_cross_entropy: all elements of input should be probabilities "
+                         "in [0, 1] (no NaN); use binary_cross_entropy_with_logits for raw "
+                         "scores")
     w = None if weight is None else np.broadcast_to(_t(weight).data, x.shape)
     return BCE.apply(x, t, w, reduction)
 

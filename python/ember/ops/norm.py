@@ -70,10 +70,6 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     c = input.shape[1]
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
         raise ValueError(f"{op}: eps must be a finite non-negative number, got {eps!r}")
-    per_channel = input.numel() // c if c else 0
-    if training and per_channel <= 1:
-        raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
-                         f"input shape {tuple(input.shape)}")
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{op}: running_mean and running_var must both be given or both be "
                          "None")
@@ -83,6 +79,11 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"{op}: {name} must have shape ({c},) for an input with {c} "
                              f"channels, got {tuple(t.shape)}")
+    if input.numel() == 0:
+        return _empty_batch_norm(op, input, weight, bias)
+    if training and input.numel() // c <= 1:
+        raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
+                         f"input shape {tuple(input.shape)}")
     rm = None if running_mean is None else running_mean.data
     rv = None if running_var is None else running_var.data
     if training and rm is not None:
@@ -90,6 +91,23 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         running_var._version += 1
     return BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum),
                            float(eps))
+
+
+def _empty_batch_norm(op: str, x: Tensor, weight: Optional[Tensor],
+                      bias: Optional[Tensor]) -> Tensor:
+    """Batch norm of an input with no values, as torch gives it: an empty result of the
+    input's shape, running statistics untouched, zero gradients for weight and bias."""
+    c = x.shape[1]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},), got {tuple(t.shape)}")
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    out = x * 1.0
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def _window_sum(a: np.ndarray, before: int, after: int, axis: int = 1) -> np.ndarray:

@@ -7,7 +7,8 @@ import numpy as np
 
 from ember import _C
 from ember.autograd.function import Function
-from ember.ops._args import check_ndim, pair
+from ember._limits import check_shape
+from ember.ops._args import check_ndim, ints, is_int, pair
 from ember.ops.shape import squeeze, unsqueeze
 from ember.tensor import Tensor
 
@@ -132,10 +133,12 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 
 def _adaptive_size(op: str, x: Tensor, output_size: Any) -> Tuple[int, int]:
-    if isinstance(output_size, (int, np.integer)):
+    if is_int(output_size):
         output_size = (output_size, output_size)
-    if not isinstance(output_size, (list, tuple)) or len(output_size) != 2:
-        raise TypeError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    if not isinstance(output_size, (list, tuple)) or len(output_size) != 2 or not all(
+            v is None or is_int(v) for v in output_size):
+        raise TypeError(f"{op}: output_size must be an int or a pair of ints (or None), got "
+                        f"{output_size!r}")
     return tuple(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
 
 
@@ -188,7 +191,8 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
     if output_size is None:
         out_hw = tuple((input.shape[2 + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(2))
     else:
-        out_hw = tuple(int(v) for v in tuple(output_size)[-2:])
+        out_hw = ints(op, "output_size", tuple(output_size)[-2:])
+    check_shape(op, tuple(input.shape[:2]) + tuple(out_hw))
     if tuple(indices.shape) != tuple(input.shape) or indices.dtype != np.int64:
         raise ValueError(f"{op}: indices must be int64 with the input's shape "
                          f"{tuple(input.shape)}, got {indices.dtype} {tuple(indices.shape)}")

@@ -8,6 +8,8 @@ from typing import Any, List, Sequence, Tuple, Union
 import numpy as np
 
 from ember.autograd.function import Function
+from ember._limits import check_shape
+from ember.ops._args import ints
 from ember.ops._util import operand, unbroadcast
 from ember.tensor import Tensor, _wrap_dim
 
@@ -20,10 +22,7 @@ def _as_tensor(x: Any) -> Tensor:
 def _shape_args(op: str, shape: Sequence[Any]) -> Tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: shape must be integers, got {shape!r}") from None
+    return ints(op, "shape", tuple(shape))
 
 
 class Reshape(Function):
@@ -313,7 +312,7 @@ def split(x: Tensor, split_size_or_sections: Union[int, Sequence[int]],
             raise ValueError(f"split: split_size must be positive, got {size}")
         sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = list(ints("split", "split_size_or_sections", split_size_or_sections))
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise ValueError(f"split: sections {sizes} do not add up to the size {n} of "
                              f"dimension {d}")
@@ -388,7 +387,7 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     Modes: 'constant' (with ``value``), 'reflect', 'replicate', 'circular'.
     """
     x = _as_tensor(x)
-    pad = [int(p) for p in pad]
+    pad = list(ints("pad", "pad", pad))
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: pad {tuple(pad)} must have an even length of at most 2 x "
                          f"ndim ({2 * x.ndim})")
@@ -410,4 +409,5 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
                              f"of dimension {axis}")
         if mode == "replicate" and n == 0 and (b or e):
             raise ValueError(f"pad: cannot replicate-pad an empty dimension {axis}")
+    check_shape("pad", [n + b + e for n, (b, e) in zip(x.shape, widths)])
     return Pad.apply(x, tuple(widths), mode, value)

@@ -8,6 +8,7 @@ them float CHW in [0, 1]. Each dataset has ``data`` (N, H, W, C), ``targets`` (N
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
@@ -138,13 +139,22 @@ class ImageFolder(ArrayDataset):
                     continue
                 path = os.path.join(folder, name)
                 try:
-                    with Image.open(path) as im:
-                        im = im.convert(mode)
-                        if size is not None:
-                            im = im.resize((size[1], size[0]), Image.BILINEAR)
-                        arr = np.asarray(im, dtype=np.uint8)
-                except (UnidentifiedImageError, OSError) as exc:
-                    raise DatasetError(f"{path}: cannot decode the image ({exc})") from None
+                    # An image past Pillow's decompression-bomb limit (a warning up to twice
+                    # the limit, an error beyond) is refused: it would be decoded whole.
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error", Image.DecompressionBombWarning)
+                        with Image.open(path) as im:
+                            im = im.convert(mode)
+                            if size is not None:
+                                im = im.resize((size[1], size[0]), Image.BILINEAR)
+                            arr = np.asarray(im, dtype=np.uint8)
+                except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                    raise DatasetError(f"{path}: the image is too large to decode safely "
+                                       f"({exc})") from None
+                except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+                        EOFError) as exc:
+                    raise DatasetError(f"{path}: cannot decode the image "
+                                       f"({type(exc).__name__}: {exc})") from None
                 arr = arr[..., None] if arr.ndim == 2 else arr
                 if images and arr.shape != images[0].shape:
                     raise DatasetError(

@@ -28,10 +28,21 @@ def _as_array(img: Any, where: str) -> np.ndarray:
                     f"got {type(img).__name__}")
 
 
+_CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA
+
+
 def _check_ndim(x: np.ndarray, ndim: int, where: str) -> None:
+    """A (C, H, W) image (ndim 3) or an (N, C, H, W) batch (ndim 4). One whose last axis
+    looks like channels and whose channel axis does not (the (H, W, C) layout data sets
+    yield) is refused: a flip or rotation would silently treat the channels as the width."""
+    layout = "(C, H, W) image" if ndim == 3 else "(N, C, H, W) batch"
     if x.ndim != ndim:
-        layout = "(C, H, W) image" if ndim == 3 else "(N, C, H, W) batch"
         raise ValueError(f"{where}: expected a {layout} ({ndim} dims), got shape {x.shape}")
+    if x.shape[-1] in _CHANNEL_COUNTS and x.shape[-3] not in _CHANNEL_COUNTS:
+        hwc = "(H, W, C)" if ndim == 3 else "(N, H, W, C)"
+        raise ValueError(f"{where}: expected a {layout}, got shape {x.shape}, which looks "
+                         f"like the {hwc} layout data sets yield; apply ToTensor() first (it "
+                         "also scales uint8 to [0, 1]) or transpose to channels first")
 
 
 def _is_number(v: Any) -> bool:

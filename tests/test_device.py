@@ -1,0 +1,108 @@
+"""The device model on a machine without a usable GPU: PyTorch's names, parsing and errors,
+and CPU behaviour unchanged (tests/cuda holds the GPU half)."""
+import numpy as np
+import pytest
+
+import ember
+from ember import nn
+
+needs_no_gpu = pytest.mark.skipif(ember.cuda.is_available(), reason="a GPU is usable here")
+
+
+@pytest.mark.parametrize("spec, type_, index, text", [
+    ("cpu", "cpu", None, "cpu"), ("cuda", "cuda", None, "cuda"), ("cuda:0", "cuda", 0, "cuda:0"),
+    ("cuda:12", "cuda", 12, "cuda:12")])
+def test_device_strings_parse_as_torch_does(spec, type_, index, text):
+    d = ember.device(spec)
+    assert (d.type, d.index, str(d)) == (type_, index, text)
+    assert d == ember.device(d) == spec and hash(d) == hash(ember.device(spec))
+
+
+def test_device_with_separate_index_and_repr():
+    assert ember.device("cuda", 1) == ember.device("cuda:1")
+    assert repr(ember.device("cuda", 1)) == "device(type='cuda', index=1)"
+    assert repr(ember.device("cpu")) == "device(type='cpu')"
+    assert ember.device("cpu") != ember.device("cuda")
+
+
+@pytest.mark.parametrize("spec, exc, match", [
+    ("tpu", RuntimeError, "expected one of cpu, cuda device type"),
+    ("cuda:-1", RuntimeError, "invalid device string"),
+    ("cuda:x", RuntimeError, "invalid device string"),
+    ("cuda:01", RuntimeError, "invalid device string"),
+    ("cpu:1", RuntimeError, "index 0 only"),
+    (3.0, TypeError, "expected a string or a device, got float")])
+def test_bad_device_specs_are_refused(spec, exc, match):
+    with pytest.raises(exc, match=match):
+        ember.device(spec)
+
+
+def test_index_twice_and_bad_index_are_refused():
+    with pytest.raises(RuntimeError, match="already holds an index"):
+        ember.device("cuda:0", 1)
+    with pytest.raises(TypeError, match="index must be an int"):
+        ember.device("cuda", 1.5)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        ember.device("cuda", -2)
+
+
+def test_tensors_report_cpu_and_factories_take_device():
+    for t in (ember.zeros(2, 3, device="cpu"), ember.ones(2, device=ember.device("cpu")),
+              ember.randn(3, device="cpu"), ember.arange(4, device="cpu"),
+              ember.tensor([1.0], device="cpu"), ember.full((2,), 1.5, device="cpu"),
+              ember.eye(2, device="cpu"), ember.randint(0, 3, (2,), device="cpu"),
+              ember.zeros_like(ember.ones(2)), ember.linspace(0, 1, 3, device="cpu")):
+        assert t.device == ember.device("cpu") and not t.is_cuda
+
+
+def test_to_parses_dtype_device_tensor_and_keywords():
+    x = ember.randn(2, 3, requires_grad=True)
+    assert x.to("cpu") is x and x.cpu() is x and x.to(device="cpu") is x
+    assert x.to(ember.float64).dtype == np.float64
+    assert x.to("cpu", ember.float64).dtype == np.float64
+    assert x.to(dtype=np.float64, device="cpu").dtype == np.float64
+    assert x.to(ember.zeros(1, dtype=ember.float64)).dtype == np.float64
+    y = x.to(ember.float64)
+    y.sum().backward()  # the cast stays differentiable
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3), np.float32))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'memory_format'"):
+        x.to(memory_format=None)
+    with pytest.raises(TypeError, match="too many positional"):
+        x.to("cpu", ember.float64, 3)
+
+
+@needs_no_gpu
+def test_asking_for_a_gpu_without_one_names_op_and_reason():
+    assert not ember.cuda.is_available() and ember.cuda.device_count() == 0
+    reason = ember.cuda.unavailable_reason()
+    assert reason
+    x = ember.ones(2)
+    for call, op in ((lambda: x.cuda(), "to"), (lambda: x.to("cuda:0"), "to"),
+                     (lambda: ember.zeros(2, device="cuda"), "zeros"),
+                     (lambda: nn.Linear(2, 2).cuda(), "Module.to"),
+                     (lambda: ember.cuda.synchronize(), "synchronize"),
+                     (lambda: ember.cuda.memory_allocated(), "memory_allocated")):
+        with pytest.raises(RuntimeError, match=rf"^{op}: CUDA is not available: "):
+            call()
+    info = ember.config()["cuda"]
+    assert info["available"] is False and info["reason"] == reason
+    assert info["built"] == ember.cuda.is_built()
+
+
+def test_module_to_moves_and_casts_in_place_keeping_parameter_objects():
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    params = list(m.parameters())
+    m(ember.randn(5, 3)).sum().backward()
+    assert m.to("cpu", ember.float64) is m
+    assert [p is q for p, q in zip(params, m.parameters())] == [True] * len(params)
+    assert all(p.dtype == np.float64 and p.grad.dtype == np.float64 for p in m.parameters())
+    assert m[1].running_mean.dtype == np.float64
+    assert m[1].num_batches_tracked.dtype.kind == "i"  # integer buffers keep their dtype
+    assert m.cpu() is m
+
+
+def test_manual_seed_all_seeds_the_one_generator():
+    ember.cuda.manual_seed_all(3)
+    a = ember.randn(4).numpy().copy()
+    ember.manual_seed(3)
+    np.testing.assert_array_equal(a, ember.randn(4).numpy())
