@@ -3,11 +3,12 @@ fused ``linear`` (y = x W^T + b) used by ``nn.Linear``."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
 from ember import _C
+from ember import cuda as _cuda
 from ember.autograd.function import Function
 from ember.ops._util import operand, unbroadcast
 from ember.tensor import Tensor
@@ -33,21 +34,32 @@ def _fix_strides(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x) if any(s < 0 for s in x.strides) else x
 
 
-def mm_arrays(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _kernels(x: Any) -> Tuple[Any, Any, Any]:
+    """(array module, gemm, bmm) for the device x lives on: ember's C++ or CUDA kernels."""
+    if isinstance(x, np.ndarray):
+        return np, _C.gemm, _C.bmm
+    from ember.cuda import kernels as ck
+
+    return _cuda._require("matmul"), ck.gemm, ck.bmm
+
+
+def mm_arrays(x: Any, y: Any) -> Any:
     """x @ y for arrays with ndim >= 2 (batch dims broadcast), on ember's GEMM when possible."""
+    xp, gemm, bmm = _kernels(x)
     if not _gemm_ok(x, y) or x.size == 0 or y.size == 0:
-        return np.matmul(x, y)  # other dtypes; empty operands (zeros or empty, as torch)
-    x, y = _fix_strides(x), _fix_strides(y)
+        return xp.matmul(x, y)  # other dtypes; empty operands (zeros or empty, as torch)
+    if xp is np:
+        x, y = _fix_strides(x), _fix_strides(y)
     if x.ndim == 2 and y.ndim == 2:
-        return _C.gemm(x, y)
+        return gemm(x, y)
     k = x.shape[-1]
     if y.ndim == 2:  # fold x's batch dims into rows: one large GEMM
-        out = _C.gemm(x.reshape(-1, k), y)
+        out = gemm(x.reshape(-1, k), y)
         return out.reshape(x.shape[:-1] + (y.shape[1],))
     batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    xb = np.broadcast_to(x, batch + x.shape[-2:]).reshape((-1,) + x.shape[-2:])
-    yb = np.broadcast_to(y, batch + y.shape[-2:]).reshape((-1,) + y.shape[-2:])
-    out = _C.bmm(xb, yb)
+    xb = xp.broadcast_to(x, batch + x.shape[-2:]).reshape((-1,) + x.shape[-2:])
+    yb = xp.broadcast_to(y, batch + y.shape[-2:]).reshape((-1,) + y.shape[-2:])
+    out = bmm(xb, yb)
     return out.reshape(batch + out.shape[-2:])
 
 
