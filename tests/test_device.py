@@ -106,3 +106,44 @@ def test_manual_seed_all_seeds_the_one_generator():
     a = ember.randn(4).numpy().copy()
     ember.manual_seed(3)
     np.testing.assert_array_equal(a, ember.randn(4).numpy())
+
+
+def _checkpoint_saved_on(tmp_path, device_string):
+    """A checkpoint as save() writes it for a tensor that lived on ``device_string``."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "gpu.safetensors"
+    meta = {"format": 1, "object": {"w": {"__array__": "t0", "tensor": True, "shape": [2, 2],
+                                          "device": device_string}}}
+    save_file({"t0": np.arange(4, dtype=np.float32).reshape(2, 2)}, str(path),
+              metadata={"ember": json.dumps(meta)})
+    return path
+
+
+@needs_no_gpu
+def test_checkpoint_saved_on_gpu_needs_a_gpu_or_map_location(tmp_path):
+    path = _checkpoint_saved_on(tmp_path, "cuda:0")
+    with pytest.raises(RuntimeError, match="^load: CUDA is not available"):
+        ember.load(path)
+    for where in ("cpu", ember.device("cpu"), {"cuda:0": "cpu"}):
+        w = ember.load(path, map_location=where)["w"]
+        assert w.device == ember.device("cpu")
+        np.testing.assert_array_equal(w.numpy(), np.arange(4).reshape(2, 2))
+
+
+def test_checkpoint_with_malformed_device_is_refused_naming_the_file(tmp_path):
+    path = _checkpoint_saved_on(tmp_path, "gpu:7")
+    with pytest.raises(ValueError, match=r"gpu.safetensors.*damaged.*'t0'.*device type"):
+        ember.load(path)
+
+
+def test_cpu_checkpoint_round_trip_keeps_no_device_entry(tmp_path):
+    path = tmp_path / "cpu.safetensors"
+    ember.save({"w": ember.ones(3)}, path)
+    from safetensors import safe_open
+
+    with safe_open(str(path), "np") as f:
+        assert '"device"' not in f.metadata()["ember"]
+    assert ember.load(path, map_location="cpu")["w"].device == ember.device("cpu")

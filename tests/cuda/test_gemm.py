@@ -87,3 +87,12 @@ def test_gemm_matches_torch_cuda():
     want = (torch.from_numpy(a).cuda() @ torch.from_numpy(b).cuda()).cpu().numpy()
     got = kernels.gemm(cp.asarray(a), cp.asarray(b)).get()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+def test_checkpoint_saved_on_gpu_loads_on_cpu(tmp_path):
+    w = ember.randn(3, 4, device="cuda")
+    ember.save({"w": w}, tmp_path / "g.safetensors")
+    back = ember.load(tmp_path / "g.safetensors")["w"]
+    assert back.device == w.device
+    cpu = ember.load(tmp_path / "g.safetensors", map_location="cpu")["w"]
+    np.testing.assert_array_equal(cpu.numpy(), w.cpu().numpy())

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from ember import _device
 from ember._files import PathLike, atomic_write
 from ember.tensor import Tensor
 
@@ -34,9 +35,13 @@ def _flatten(obj: Any, tensors: Dict[str, np.ndarray], path: str) -> Any:
     if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
         arr = obj.data if isinstance(obj, Tensor) else obj
         key = f"t{len(tensors)}"
-        tensors[key] = np.ascontiguousarray(arr)
+        where = _device.of(arr)
+        tensors[key] = np.ascontiguousarray(_device.move(arr, _device.CPU, "save"))
         # The shape is kept here too: safetensors stores a 0-d array as shape (1,).
-        return {"__array__": key, "tensor": isinstance(obj, Tensor), "shape": list(arr.shape)}
+        entry = {"__array__": key, "tensor": isinstance(obj, Tensor), "shape": list(arr.shape)}
+        if where != _device.CPU:
+            entry["device"] = str(where)  # load() puts it back there unless told otherwise
+        return entry
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
@@ -66,7 +71,22 @@ class _Bad(ValueError):
     """A malformed structure; load() adds the file name."""
 
 
-def _unflatten(obj: Any, tensors: Dict[str, np.ndarray], depth: int = 0) -> Any:
+def _placement(map_location: Any) -> Callable[[str], _device.device]:
+    """Where a tensor saved on device ``saved`` (a string) goes, by ``load``'s argument."""
+    if map_location is None:
+        return lambda saved: _device.device(saved)
+    if isinstance(map_location, dict):
+        table = {_device.as_device(k, "load"): _device.as_device(v, "load")
+                 for k, v in map_location.items()}
+        return lambda saved: table.get(_device.device(saved), _device.device(saved))
+    dest = _device.as_device(map_location, "load")
+    return lambda saved: dest
+
+
+def _unflatten(obj: Any, tensors: Dict[str, np.ndarray], depth: int = 0,
+               place: Optional[Callable[[str], _device.device]] = None) -> Any:
+    if place is None:
+        place = _placement(None)
     if depth > _MAX_DEPTH:
         raise _Bad(f"the structure is nested more than {_MAX_DEPTH} levels deep")
     if isinstance(obj, dict):
@@ -85,9 +105,19 @@ def _unflatten(obj: Any, tensors: Dict[str, np.ndarray], depth: int = 0) -> Any:
                     raise _Bad(f"tensor {key!r} is stored with shape {arr.shape} but the "
                                f"structure says {tuple(want)}")
                 arr = arr.reshape(want)
+            saved = obj.get("device", "cpu")
+            if not isinstance(saved, str):
+                raise _Bad(f"tensor {key!r} has a malformed device {saved!r}")
+            try:
+                dest = place(saved)
+            except (RuntimeError, TypeError) as exc:
+                raise _Bad(f"tensor {key!r}: {exc}") from None
+            if dest != _device.CPU:
+                arr = _device.move(arr, dest, "load")  # no device: RuntimeError, as torch
             return Tensor(arr) if obj.get("tensor") else arr
         if "__tuple__" in obj:
-            return tuple(_unflatten(v, tensors, depth + 1) for v in _items(obj["__tuple__"]))
+            return tuple(_unflatten(v, tensors, depth + 1, place)
+                         for v in _items(obj["__tuple__"]))
         if "__dict__" in obj:
             body = obj["__dict__"]
             if not isinstance(body, dict):
@@ -97,15 +127,15 @@ def _unflatten(obj: Any, tensors: Dict[str, np.ndarray], depth: int = 0) -> Any:
                 raise _Bad("an 'int_keys' entry is not a list of strings")
             ints = set(int_keys)
             try:
-                return {(int(k) if k in ints else k): _unflatten(v, tensors, depth + 1)
+                return {(int(k) if k in ints else k): _unflatten(v, tensors, depth + 1, place)
                         for k, v in body.items()}
             except ValueError as exc:
                 if isinstance(exc, _Bad):
                     raise
                 raise _Bad(f"an int key is not an integer ({exc})") from None
-        return {k: _unflatten(v, tensors, depth + 1) for k, v in obj.items()}
+        return {k: _unflatten(v, tensors, depth + 1, place) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_unflatten(v, tensors, depth + 1) for v in obj]
+        return [_unflatten(v, tensors, depth + 1, place) for v in obj]
     return obj
 
 
@@ -126,22 +156,26 @@ def save(obj: Any, path: PathLike) -> None:
     atomic_write(path, lambda f: f.write(payload))
 
 
-def load(path: PathLike) -> Any:
+def load(path: PathLike, map_location: Any = None) -> Any:
     """Load what :func:`save` wrote, or a plain safetensors file (a dict of arrays). The
     file's header is validated (dtypes, shapes, offsets within the file) before anything it
     describes is allocated; a damaged file, a dtype ember cannot read or a structure that
     does not match the stored tensors raises ``ValueError`` naming the file. Never
-    unpickles."""
+    unpickles.
+
+    Tensors saved on a GPU load back onto that device; ``map_location`` (a device, a string
+    such as ``'cpu'``, or a dict such as ``{'cuda:0': 'cpu'}``) puts them elsewhere, as in
+    ``torch.load``."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
         raise FileNotFoundError(f"load: cannot read {path!r} ({exc.strerror or exc})") from None
-    return _parse(raw, path)
+    return _parse(raw, path, _placement(map_location))
 
 
-def _parse(raw: bytes, path: str) -> Any:
+def _parse(raw: bytes, path: str, place: Optional[Callable[[str], _device.device]] = None) -> Any:
     """What :func:`load` returns for the file contents ``raw`` (``path`` names it)."""
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
@@ -163,7 +197,7 @@ def _parse(raw: bytes, path: str) -> Any:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ValueError(f"load: {path!r} was written by a newer ember (format "
                              f"{version!r}, this one reads {FORMAT_VERSION})")
-        return _unflatten(info["object"], tensors)
+        return _unflatten(info["object"], tensors, place=place)
     except _Bad as exc:
         raise ValueError(f"load: {path!r} is damaged: {exc}") from None
     except (json.JSONDecodeError, RecursionError) as exc:
