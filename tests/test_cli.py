@@ -63,9 +63,16 @@ def test_summary_and_info(capsys):
     (["bench", "nosuchbench"], "unknown benchmark"),
     (["train", "--scale-lr", "--epochs", "1"], "--scale-lr needs --distributed"),
     (["frobnicate"], "invalid choice"),
+    (["train", "--device", "tpu", "--epochs", "1"], "--device: device: expected one of cpu"),
 ])
 def test_bad_arguments_exit_2_without_traceback(args, msg):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     rc, out, err = run(*args, cwd=root)
     assert rc == 2, (rc, out, err)
     assert msg in err and "Traceback" not in err and "Traceback" not in out
+
+
+@pytest.mark.skipif(__import__("ember").cuda.is_available(), reason="a GPU is usable here")
+def test_train_on_cuda_without_a_gpu_says_why():
+    rc, out, err = run("train", "--device", "cuda", "--epochs", "1")
+    assert rc == 2 and "--device cuda: " in err and "Traceback" not in err

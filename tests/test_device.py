@@ -147,3 +147,23 @@ def test_cpu_checkpoint_round_trip_keeps_no_device_entry(tmp_path):
     with safe_open(str(path), "np") as f:
         assert '"device"' not in f.metadata()["ember"]
     assert ember.load(path, map_location="cpu")["w"].device == ember.device("cpu")
+
+
+def test_fit_with_device_cpu_moves_batches_and_matches_no_device():
+    from ember.data import DataLoader, TensorDataset
+    from ember.train import fit
+
+    def run(device):
+        ember.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        rng = np.random.default_rng(0)
+        data = TensorDataset(ember.tensor(rng.standard_normal((32, 4)).astype(np.float32)),
+                             ember.tensor(rng.integers(0, 3, 32)))
+        opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        hist = fit(model, DataLoader(data, batch_size=8), nn.CrossEntropyLoss(), opt, 2,
+                   val_loader=DataLoader(data, batch_size=16), verbose=0, device=device)
+        return hist["loss"], hist["val_loss"]
+
+    assert run("cpu") == run(None)
+    with pytest.raises(RuntimeError, match="^device: expected one of cpu"):
+        run("tpu")

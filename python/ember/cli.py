@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stratified share of the training split held out for validation")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=_positive_int, default=None)
+    t.add_argument("--device", default="cpu",
+                   help="where to train: cpu (default), cuda or cuda:N (docs/cuda.md)")
     t.add_argument("--out", default="runs", help="parent folder of the run folder")
     t.add_argument("--name", default=None, help="run folder name (default MODEL-DATASET)")
     t.add_argument("--resume", default=None,

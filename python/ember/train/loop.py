@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ember import _random
+from ember import _device, _random
 from ember.autograd.grad_mode import no_grad
 from ember.nn.module import Module
 from ember.tensor import Tensor
@@ -75,15 +75,18 @@ def _batch_size(x: Any) -> int:
     return int(x.shape[0]) if hasattr(x, "shape") and len(x.shape) else 1
 
 
-def _to_tensor(x: Any) -> Any:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+def _to_tensor(x: Any, device: Any = None) -> Any:
+    """A batch as a tensor, on ``device`` when one is given (the model's)."""
+    t = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return t if device is None else t.to(device)
 
 
 def evaluate(model: Module, loader: Iterable, loss_fn: Optional[Callable] = None,
              metrics: Sequence[Any] = ("accuracy",),
-             num_classes: Optional[int] = None) -> Dict[str, Any]:
+             num_classes: Optional[int] = None, device: Any = None) -> Dict[str, Any]:
     """Loss (mean over samples, if ``loss_fn``) and metrics of ``model`` on ``loader``, in
-    eval mode under ``no_grad``; the model's previous mode is restored."""
+    eval mode under ``no_grad``; the model's previous mode is restored. Batches go to
+    ``device`` (where the model is) when it is given."""
     ms: List[Metric] = [make_metric(m, num_classes) for m in metrics]
     for m in ms:
         m.reset()
@@ -93,7 +96,7 @@ def evaluate(model: Module, loader: Iterable, loss_fn: Optional[Callable] = None
     try:
         with no_grad():
             for x, y in loader:
-                x, y = _to_tensor(x), _to_tensor(y)
+                x, y = _to_tensor(x, device), _to_tensor(y, device)
                 out = model(x)
                 n = _batch_size(y)
                 if loss_fn is not None:
@@ -129,8 +132,12 @@ class Trainer:
                  scheduler: Any = None, metrics: Sequence[Any] = ("accuracy",),
                  callbacks: Sequence[Callback] = (), verbose: int = 1,
                  scheduler_interval: str = "epoch", num_classes: Optional[int] = None,
-                 config: Optional[Dict[str, Any]] = None, log: Callable[[str], None] = None
-                 ) -> None:
+                 config: Optional[Dict[str, Any]] = None, log: Callable[[str], None] = None,
+                 device: Any = None) -> None:
+        # device: where the model is moved and every batch goes (None: leave both as they are)
+        self.device = None if device is None else _device.as_device(device, "Trainer")
+        if self.device is not None:
+            model.to(self.device)
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.scheduler = scheduler
         self.metric_specs, self.num_classes = list(metrics), num_classes
@@ -215,7 +222,7 @@ class Trainer:
         total_loss, count, start = 0.0, 0, time.perf_counter()
         try:
             for step, (x, y) in enumerate(loader):
-                x, y = _to_tensor(x), _to_tensor(y)
+                x, y = _to_tensor(x, self.device), _to_tensor(y, self.device)
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
                 value = float(loss.item())
@@ -281,7 +288,7 @@ class Trainer:
             logs = _across_ranks(self.train_epoch(train_loader, epoch, epochs))
             if val_loader is not None:
                 res = evaluate(self.model, val_loader, self.loss_fn, self.metric_specs,
-                               self.num_classes)
+                               self.num_classes, self.device)
                 logs.update({f"val_{k}": v for k, v in res.items()
                              if k != "samples" and np.ndim(v) == 0})
             logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
@@ -321,8 +328,8 @@ def fit(model: Module, train_loader: Iterable, loss_fn: Callable, optimizer: Any
         epochs: int, val_loader: Optional[Iterable] = None, scheduler: Any = None,
         callbacks: Sequence[Callback] = (), metrics: Sequence[Any] = ("accuracy",),
         verbose: int = 1, resume: Optional[Any] = None, scheduler_interval: str = "epoch",
-        config: Optional[Dict[str, Any]] = None) -> History:
+        config: Optional[Dict[str, Any]] = None, device: Any = None) -> History:
     """Train ``model`` for ``epochs`` epochs; see :class:`Trainer`. Returns the History."""
     trainer = Trainer(model, loss_fn, optimizer, scheduler, metrics, callbacks, verbose,
-                      scheduler_interval, config=config)
+                      scheduler_interval, config=config, device=device)
     return trainer.fit(train_loader, epochs, val_loader, resume)

@@ -54,6 +54,7 @@ class TrainSettings:
     quiet: bool = False
     distributed: bool = False
     scale_lr: bool = False
+    device: str = "cpu"
 
 
 def load_data(name: str, root: Optional[str]) -> Tuple[Any, Any, str]:
@@ -249,6 +250,12 @@ def run_training(a: "TrainSettings") -> int:
     from ember.utils import visualize
 
     a = dataclasses.replace(a)  # settings filled in below stay the caller's
+    try:
+        device = ember.device(a.device)
+    except (RuntimeError, TypeError) as exc:
+        raise RecipeError(f"--device: {exc}") from None
+    if device.type == "cuda" and not ember.cuda.is_available():
+        raise RecipeError(f"--device {a.device}: {ember.cuda.unavailable_reason()}")
     if a.resume:
         state = ember.load(a.resume)
         if not isinstance(state, dict) or "config" not in state:
@@ -319,7 +326,7 @@ def run_training(a: "TrainSettings") -> int:
     callbacks = ([ModelCheckpoint(best_path, monitor=monitor), SaveLast(),
                   JSONLogger(os.path.join(out, "history.json"))] if main else [])
     trainer = Trainer(model, loss_fn, opt, sched, ["accuracy"], callbacks, verbose=quiet,
-                      config=config)
+                      config=config, device=device)
     start = time.perf_counter()
     history = trainer.fit(train_loader, a.epochs, val_loader, resume=a.resume or None)
     seconds = time.perf_counter() - start
@@ -331,7 +338,7 @@ def run_training(a: "TrainSettings") -> int:
     model.eval()
     with ember.no_grad():
         for x, y in test_loader:
-            preds.append(model(x).numpy().argmax(1))
+            preds.append(model(x.to(device)).cpu().numpy().argmax(1))
             targets.append(y.numpy())
     pred, target = np.concatenate(preds), np.concatenate(targets)
     test_acc = float((pred == target).mean())
