@@ -150,3 +150,16 @@ def same(op: str, arrays: Any) -> device:
             raise RuntimeError(f"{op}: expected all tensors to be on the same device, but "
                                f"found at least two devices, {first} and {d}")
     return first or CPU
+
+
+def host_only(op: str, *tensors: Any) -> None:
+    """Refuse GPU tensors in an op whose CUDA kernel is not written yet (docs/cuda.md),
+    rather than let a CPU kernel fail on an array it cannot read."""
+    if not GPU_USED:
+        return
+    for t in tensors:
+        data = getattr(t, "data", None)
+        if data is not None and not isinstance(data, np.ndarray):
+            raise NotImplementedError(f"{op}: no CUDA kernel yet for a tensor on {of(data)}; "
+                                      "move it to the CPU with .cpu() (docs/cuda.md lists "
+                                      "the GPU kernels)")

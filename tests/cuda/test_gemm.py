@@ -96,3 +96,14 @@ def test_checkpoint_saved_on_gpu_loads_on_cpu(tmp_path):
     assert back.device == w.device
     cpu = ember.load(tmp_path / "g.safetensors", map_location="cpu")["w"]
     np.testing.assert_array_equal(cpu.numpy(), w.cpu().numpy())
+
+
+def test_ops_without_a_cuda_kernel_refuse_gpu_tensors_by_name():
+    x = ember.randn(1, 1, 4, 4, device="cuda")
+    w = ember.randn(1, 1, 3, 3, device="cuda")
+    for call, op in ((lambda: ember.nn.functional.conv2d(x, w), "conv2d"),
+                     (lambda: ember.nn.functional.max_pool2d(x, 2), "max_pool2d"),
+                     (lambda: ember.nn.functional.cross_entropy(
+                         x.reshape(1, 16), ember.tensor([3], device="cuda")), "cross_entropy")):
+        with pytest.raises(NotImplementedError, match=f"^{op}: no CUDA kernel yet"):
+            call()

@@ -6,7 +6,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from ember import _C
+from ember import _C, _device
 from ember.autograd.function import Function
 from ember._limits import check_extents, check_shape
 from ember.ops._args import check_float, check_ndim, pair, single
@@ -154,6 +154,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None,
 
     padding: an int, a pair, 'valid' (no padding) or 'same' (output size = input size; stride 1).
     """
+    _device.host_only("conv2d", input, weight)
     op = "conv2d"
     x = input
     _check_conv_inputs(op, x, weight, bias)
@@ -205,6 +206,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = Non
     """Transposed convolution (the gradient of conv2d w.r.t. its input); weight has shape
     (in_channels, out_channels / groups, kH, kW). Output size:
     (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1."""
+    _device.host_only("conv_transpose2d", input, weight)
     op = "conv_transpose2d"
     x = input
     if x.ndim == 3:

@@ -6,7 +6,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ember import _C
+from ember import _C, _device
 
 from ember.autograd.function import Function
 from ember.ops._args import is_int
@@ -189,6 +189,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits ``input`` (N, C[, d1, ...]) and ``target`` class indices
     (N[, d1, ...]) or class probabilities (same shape as input)."""
+    _device.host_only("cross_entropy", input)
     x, target = _t(input), _t(target)
     _float("cross_entropy", "input", x)
     _check_reduction("cross_entropy", reduction)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from ember import _C
+from ember import _C, _device
 from ember.autograd.function import Function
 from ember.ops._args import check_float
 from ember.tensor import Tensor
@@ -59,6 +59,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
     running_mean/running_var in place with ``momentum`` (running variance unbiased);
     training=False uses the running statistics.
     """
+    _device.host_only("batch_norm", input)
     op = "batch_norm"
     # The binding checks the input's and the affine parameters' dtypes and shapes; checked
     # here is what Python itself uses (the running statistics, eps in eval mode).

@@ -5,7 +5,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ember import _C
+from ember import _C, _device
 from ember.autograd.function import Function
 from ember._limits import check_shape
 from ember.ops._args import check_ndim, ints, is_int, pair
@@ -107,6 +107,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False):
     """2-D max pooling; stride defaults to kernel_size. With ``return_indices`` also returns
     the flat h * W + w position of each maximum (int64), as PyTorch."""
+    _device.host_only("max_pool2d", input)
     op = "max_pool2d"
     if not _batched(op, input):
         out = max_pool2d(unsqueeze(input, 0), kernel_size, stride, padding, dilation,
@@ -122,6 +123,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: Optional[int] = None) -> Tensor:
     """2-D average pooling; stride defaults to kernel_size."""
+    _device.host_only("avg_pool2d", input)
     op = "avg_pool2d"
     if divisor_override is not None:
         raise NotImplementedError("avg_pool2d: divisor_override is not supported")
@@ -144,6 +146,7 @@ def _adaptive_size(op: str, x: Tensor, output_size: Any) -> Tuple[int, int]:
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed output size (None keeps that input dimension)."""
+    _device.host_only("adaptive_avg_pool2d", input)
     op = "adaptive_avg_pool2d"
     if not _batched(op, input):
         return squeeze(adaptive_avg_pool2d(unsqueeze(input, 0), output_size), 0)
@@ -152,6 +155,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False):
     """Max pooling to a fixed output size; optionally also the argmax indices."""
+    _device.host_only("adaptive_max_pool2d", input)
     op = "adaptive_max_pool2d"
     if not _batched(op, input):
         out = adaptive_max_pool2d(unsqueeze(input, 0), output_size, return_indices)

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from ember import _device
 from ember.autograd.hooks import HOOKS
 from ember.autograd.grad_mode import no_grad
 from ember.nn.utils import zero_grads
@@ -109,6 +110,7 @@ class Optimizer:
         """Call the fused C++ update ``kernel(param_arrays, *args)``. A parameter whose data
         is not C-contiguous (a transposed view, Fortran order) is updated in a contiguous copy
         that is written back, so any layout works, as in PyTorch."""
+        _device.host_only(getattr(kernel, "__name__", "optimizer step"), *params)
         arrays = [p.data for p in params]
         strided = [i for i, a in enumerate(arrays) if not a.flags.c_contiguous]
         for i in strided:
