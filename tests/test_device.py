@@ -167,3 +167,29 @@ def test_fit_with_device_cpu_moves_batches_and_matches_no_device():
     assert run("cpu") == run(None)
     with pytest.raises(RuntimeError, match="^device: expected one of cpu"):
         run("tpu")
+
+
+def test_dlpack_exchange_with_numpy_is_zero_copy_both_ways():
+    t = ember.arange(6, dtype=ember.float32).reshape(2, 3)
+    a = np.from_dlpack(t)
+    assert np.shares_memory(a, t.numpy())
+    back = ember.from_dlpack(a)
+    back.numpy()[0, 0] = 42.0
+    assert t.numpy()[0, 0] == 42.0 and back.device == ember.device("cpu")
+    assert t.__dlpack_device__() == (1, 0)
+    with pytest.raises(RuntimeError, match="requires grad; use tensor.detach"):
+        np.from_dlpack(ember.ones(2, requires_grad=True))
+    with pytest.raises(TypeError, match="expected an object with __dlpack__, got list"):
+        ember.from_dlpack([1, 2])
+    assert not hasattr(t, "__cuda_array_interface__")  # CPU tensors have none
+
+
+def test_dlpack_exchange_with_torch():
+    torch = pytest.importorskip("torch")
+    t = ember.randn(3, 4)
+    tt = torch.from_dlpack(t)
+    np.testing.assert_array_equal(tt.numpy(), t.numpy())
+    tt[0, 0] = 7.0  # shared memory
+    assert t.numpy()[0, 0] == 7.0
+    e = ember.from_dlpack(torch.arange(5, dtype=torch.float64))
+    np.testing.assert_array_equal(e.numpy(), np.arange(5.0))

@@ -13,9 +13,10 @@ _tune_malloc()
 from ember._random import Generator, default_generator, manual_seed
 from ember._device import device
 from ember.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from ember.tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full,
-                          full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
-                          randn_like, randperm, tensor, zeros, zeros_like)
+from ember.tensor import (Tensor, arange, as_tensor, empty, empty_like, eye, from_dlpack,
+                          from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                          rand_like, randint, randn, randn_like, randperm, tensor, zeros,
+                          zeros_like)
 from ember.ops.activation import log_softmax, softmax
 from ember.ops.elementwise import (abs, add, clamp, clip, div, exp, log, maximum, minimum, mul,
                                    neg, pow, relu, sigmoid, sqrt, sub, tanh, where)

@@ -203,6 +203,28 @@ class Tensor:
             return self.numpy()
         return np.array(self.data, dtype=dtype, copy=True if copy is None else copy)
 
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """A DLPack capsule of the data (zero-copy; ``np.from_dlpack``, ``torch.from_dlpack``
+        and CuPy read it). Refused for a tensor that requires grad, as torch does."""
+        if self._requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; use "
+                               "tensor.detach()")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Tuple[int, int]:
+        return self.data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """The GPU array's interface (CuPy, Numba, torch read it); absent on the CPU."""
+        iface = getattr(self.data, "__cuda_array_interface__", None)
+        if iface is None:
+            raise AttributeError("__cuda_array_interface__: the tensor is on the CPU")
+        if self._requires_grad:
+            raise RuntimeError("__cuda_array_interface__: can't export a tensor that requires "
+                               "grad; use tensor.detach()")
+        return iface
+
     def item(self) -> Union[float, int, bool]:
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to Python "
@@ -640,6 +662,24 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(f"from_numpy: unsupported dtype {array.dtype}")
     return Tensor._wrap(array)
+
+
+def from_dlpack(obj: Any) -> Tensor:
+    """A tensor sharing memory with ``obj`` (anything with ``__dlpack__``: a torch tensor, a
+    NumPy or CuPy array, another framework's tensor), on the device the data is on."""
+    if not hasattr(obj, "__dlpack__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__, got "
+                        f"{type(obj).__name__}")
+    kind, _ = obj.__dlpack_device__()
+    if kind == 1:  # kDLCPU
+        arr = np.from_dlpack(obj)
+    else:
+        from ember import cuda
+
+        arr = cuda._require("from_dlpack").from_dlpack(obj)
+    if arr.dtype.kind not in _ALLOWED_KINDS:
+        raise TypeError(f"from_dlpack: unsupported dtype {arr.dtype}")
+    return Tensor._wrap(arr)
 
 
 def _factory(fill, size, dtype, requires_grad, device) -> Tensor:
