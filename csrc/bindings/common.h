@@ -127,19 +127,25 @@ inline int64_t checked_numel(const char* op, std::initializer_list<int64_t> dims
 // output_size) can ask for either.
 inline py::array new_array(const char* op, const py::dtype& dtype,
                            const std::vector<py::ssize_t>& shape) {
+  std::string dims;
+  double bytes = static_cast<double>(dtype.itemsize());
+  // The byte count must fit before pybind11 computes the strides (in signed arithmetic
+  // that would overflow) and before NumPy is asked.
+  bool fits = true;
+  int64_t exact = dtype.itemsize();
+  for (py::ssize_t d : shape) {
+    dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+    bytes *= static_cast<double>(d);
+    if (d < 0 || __builtin_mul_overflow(exact, static_cast<int64_t>(d), &exact)) fits = false;
+  }
+  const std::string msg = std::string(op) + ": cannot allocate an output of shape (" + dims +
+                          ") (" + std::to_string(bytes / 1e9) + " GB)";
+  if (!fits) throw py::value_error(msg);
   try {
     return py::array(dtype, shape);
   } catch (py::error_already_set& e) {
     const bool memory = e.matches(PyExc_MemoryError);
     if (!memory && !e.matches(PyExc_ValueError)) throw;
-    std::string dims;
-    double bytes = static_cast<double>(dtype.itemsize());
-    for (py::ssize_t d : shape) {
-      dims += (dims.empty() ? "" : ", ") + std::to_string(d);
-      bytes *= static_cast<double>(d);
-    }
-    const std::string msg = std::string(op) + ": cannot allocate an output of shape (" + dims +
-                            ") (" + std::to_string(bytes / 1e9) + " GB)";
     if (!memory) throw py::value_error(msg);
     PyErr_SetString(PyExc_MemoryError, msg.c_str());
     throw py::error_already_set();
