@@ -129,14 +129,16 @@ inline py::array new_array(const char* op, const py::dtype& dtype,
                            const std::vector<py::ssize_t>& shape) {
   std::string dims;
   double bytes = static_cast<double>(dtype.itemsize());
-  // The byte count must fit before pybind11 computes the strides (in signed arithmetic
-  // that would overflow) and before NumPy is asked.
+  // The strides must fit before pybind11 computes them (in signed arithmetic that would
+  // overflow) and NumPy is asked: every product of trailing sizes, times the item size,
+  // even when a leading size is zero and the array would be empty.
   bool fits = true;
   int64_t exact = dtype.itemsize();
   for (py::ssize_t d : shape) {
     dims += (dims.empty() ? "" : ", ") + std::to_string(d);
     bytes *= static_cast<double>(d);
-    if (d < 0 || __builtin_mul_overflow(exact, static_cast<int64_t>(d), &exact)) fits = false;
+    const int64_t factor = d > 1 ? static_cast<int64_t>(d) : 1;
+    if (d < 0 || __builtin_mul_overflow(exact, factor, &exact)) fits = false;
   }
   const std::string msg = std::string(op) + ": cannot allocate an output of shape (" + dims +
                           ") (" + std::to_string(bytes / 1e9) + " GB)";
