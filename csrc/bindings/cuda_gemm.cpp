@@ -66,19 +66,8 @@ void register_cuda_gemm(py::module_& m) {
           throw std::invalid_argument("gemm: argument 'm' must be at most 2097120 rows, got " +
                                       std::to_string(m_));
         }
-        cuda::GemmArgs g;
-        g.trans_a = trans_a;
-        g.trans_b = trans_b;
-        g.m = m_;
-        g.n = n;
-        g.k = k;
-        g.lda = lda;
-        g.ldb = ldb;
-        g.ldc = ldc;
-        g.stride_a = stride_a;
-        g.stride_b = stride_b;
-        g.stride_c = stride_c;
-        g.batch = batch;
+        const cuda::GemmArgs g{trans_a,  trans_b,  m_,       n,        k,     lda, ldb,
+                               ldc,      stride_a, stride_b, stride_c, batch};
         // Stored shapes: A is m x k (k x m when transposed), B k x n (n x k), C m x n.
         check_operand("a", a, trans_a ? k : m_, trans_a ? m_ : k, lda, stride_a, batch);
         check_operand("b", b, trans_b ? n : k, trans_b ? k : n, ldb, stride_b, batch);

@@ -651,6 +651,8 @@ def tensor(data: Any, dtype: DTypeLike = None, device: Any = None,
 def as_tensor(data: Any, dtype: DTypeLike = None, device: Any = None) -> Tensor:
     """``data`` as a tensor, without a copy when it already is an array of that dtype."""
     if isinstance(data, Tensor):
+        if device is None and (dtype is None or data.dtype == np.dtype(dtype)):
+            return data  # the common case, without to()'s argument parsing
         return data.to(device=device, dtype=dtype)
     return _placed(Tensor(_as_array(data, dtype, copy=False)), device, "as_tensor")
 

@@ -6,9 +6,8 @@
 // consecutive addresses), loading each from global memory along the operand's contiguous
 // axis so that neighbouring threads read neighbouring addresses whatever the transposes.
 // Out-of-range rows, columns and k are loaded as zeros and never stored, so any M, N, K
-// works. The batch runs over gridDim.z (in a loop when it exceeds the grid's limit).
-// float32 uses 64 x 64 tiles of 4 x 4 per thread, float64 32 x 64 tiles of 2 x 4 (half the
-// registers per value).
+// works. The batch runs over gridDim.z (in a loop when it exceeds the grid's limit). Tile
+// sizes per type are in Tile<T>.
 #include <cuda_runtime.h>
 
 #include "ember/gemm/gemm_cuda.h"

@@ -73,6 +73,7 @@ def _require(op: str) -> Any:
 
 
 def _extension(op: str) -> Any:
+    """ember._C_cuda, or the RuntimeError of ``_require``."""
     _require(op)
     return _probe()[1]
 

@@ -24,8 +24,7 @@ def gemm(a: Any, b: Any, out: Optional[Any] = None, trans_a: bool = False,
          trans_b: bool = False, alpha: float = 1.0, beta: float = 0.0) -> Any:
     """op(a) @ op(b) * alpha + beta * out for 2-D float32/float64 CuPy arrays (``_C.gemm``'s
     contract: ``out``, when given, is C-contiguous and is written in place)."""
-    cp = cuda._require("gemm")
-    ext = cuda._extension("gemm")
+    cp, ext = cuda._require("gemm"), cuda._extension("gemm")
     if a.dtype != b.dtype or a.dtype.name not in ("float32", "float64"):
         raise TypeError(f"gemm: arguments 'a' and 'b' must both be float32 or float64, got "
                         f"{a.dtype} and {b.dtype}")
@@ -49,8 +48,7 @@ def gemm(a: Any, b: Any, out: Optional[Any] = None, trans_a: bool = False,
 
 def bmm(a: Any, b: Any) -> Any:
     """a[i] @ b[i] for 3-D C-contiguous float arrays of one dtype (``_C.bmm``'s contract)."""
-    cp = cuda._require("bmm")
-    ext = cuda._extension("bmm")
+    cp, ext = cuda._require("bmm"), cuda._extension("bmm")
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ValueError(f"bmm: expected (B, M, K) and (B, K, N), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
